@@ -1,0 +1,78 @@
+from .accounts import (
+    Account,
+    AccountKind,
+    AccountSource,
+    BrandAccount,
+    BrandDomain,
+    BrandRole,
+    MediaBrand,
+    Platform,
+    Post,
+)
+from .audit import AuditEvent
+from .cases import (
+    CaptureMethod,
+    Case,
+    CaseAccount,
+    CaseStatus,
+    Evidence,
+    EvidenceFile,
+    EvidenceKind,
+    Priority,
+)
+from .jobs import Job, JobKind, JobStatus
+from .review import (
+    Assignment,
+    AssignmentState,
+    AttributionDecision,
+    AttributionVote,
+    Confidence,
+    Label,
+    Queue,
+    QueueItem,
+    Verdict,
+)
+from .similarity import SimilaritySuggestion, SuggestionStatus
+from .taxonomy import Actor, ActorKind, Technique
+from .teams import Membership, Role, Team
+
+__all__ = [
+    "Account",
+    "AccountKind",
+    "AccountSource",
+    "Actor",
+    "ActorKind",
+    "Assignment",
+    "AssignmentState",
+    "AttributionDecision",
+    "AttributionVote",
+    "AuditEvent",
+    "BrandAccount",
+    "BrandDomain",
+    "BrandRole",
+    "CaptureMethod",
+    "Case",
+    "CaseAccount",
+    "CaseStatus",
+    "Confidence",
+    "Evidence",
+    "EvidenceFile",
+    "EvidenceKind",
+    "Job",
+    "JobKind",
+    "JobStatus",
+    "Label",
+    "MediaBrand",
+    "Membership",
+    "Platform",
+    "Post",
+    "Priority",
+    "Queue",
+    "QueueItem",
+    "Role",
+    "SimilaritySuggestion",
+    "SuggestionStatus",
+    "Team",
+    "Technique",
+    "Verdict",
+]
