@@ -25,7 +25,7 @@ run: $(VENV)/.installed
 	@echo ""
 	@echo "  OSINT Annotator is starting at http://$(HOST):$(PORT)/  (Ctrl-C stops web and worker)"
 	@echo ""
-	HOST=$(HOST) PORT=$(PORT) $(BIN)/honcho start --no-prefix -f Procfile.dev
+	ANNOTATOR_HOST=$(HOST) ANNOTATOR_PORT=$(PORT) $(BIN)/honcho start --env /dev/null -f Procfile.dev
 
 # The whole suite. Uses DATABASE_URL / CELERY_BROKER_URL when set (CI: PostgreSQL and Redis),
 # SQLite and the filesystem broker when not.

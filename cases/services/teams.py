@@ -67,3 +67,20 @@ def create_user(*, username: str, password: str, email: str = "", created_by=Non
     user = User.objects.create_user(username=username, password=password, email=email)
     record_event(team=None, user=created_by, verb="user.created", target=user, data={"username": username})
     return user
+
+
+@transaction.atomic
+def grant_site_admin(*, user, granted_by=None):
+    """Give a login Django's staff and superuser flags: the read-only /admin/ inspection window.
+    Team roles stay the app's own permissions; this grants no team."""
+    user.is_staff = True
+    user.is_superuser = True
+    user.save(update_fields=["is_staff", "is_superuser"])
+    record_event(
+        team=None,
+        user=granted_by,
+        verb="user.site_admin_granted",
+        target=user,
+        data={"username": user.username},
+    )
+    return user

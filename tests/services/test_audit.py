@@ -35,6 +35,10 @@ def _calls(team, lead, admin_user):
         ),
         "queue.created": lambda: queues.create_queue_from_case(case=case, name="q", created_by=lead),
         "job.started": lambda: cases.start_case_recount(case=case, requested_by=lead),
+        "user.created": lambda: teams.create_user(
+            username="new", password="pw-long-enough", created_by=admin_user
+        ),
+        "user.site_admin_granted": lambda: teams.grant_site_admin(user=UserFactory(), granted_by=admin_user),
     }
 
 
@@ -50,6 +54,8 @@ VERBS = [
     "evidence.recorded",
     "queue.created",
     "job.started",
+    "user.created",
+    "user.site_admin_granted",
 ]
 
 
