@@ -7,7 +7,7 @@ reveal nothing.
 from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
 
-from cases.models import Account, Case, Evidence, Job, Membership, Team
+from cases.models import Account, Case, CaseAccount, Evidence, Job, Membership, Team
 
 
 def list_teams_for_user(user) -> QuerySet[Team]:
@@ -48,8 +48,18 @@ def get_evidence_for_user(user, evidence_id: int) -> Evidence:
     )
 
 
+def list_case_accounts(case: Case) -> QuerySet[CaseAccount]:
+    """The accounts on a case the caller already may see (fetched through get_case_for_user)."""
+    return case.case_accounts.select_related("account").order_by("added_at", "pk")
+
+
+def list_case_evidence(case: Case) -> QuerySet[Evidence]:
+    """A case's evidence, newest first, retractions included (they are part of the record)."""
+    return case.evidence.select_related("captured_by", "retracted_by").order_by("-captured_at", "-pk")
+
+
 def list_jobs_for_user(user) -> QuerySet[Job]:
-    return Job.objects.filter(team__in=list_teams_for_user(user)).select_related("team")
+    return Job.objects.filter(team__in=list_teams_for_user(user)).select_related("team", "created_by")
 
 
 def get_job_for_user(user, job_id: int) -> Job:

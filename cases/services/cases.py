@@ -1,5 +1,6 @@
 from django.db import transaction
-from django.db.models import Count
+from django.db.models import Count, F
+from django.db.models.functions import Greatest
 from django.utils import timezone
 
 from cases.errors import Conflict, InvalidInput
@@ -41,6 +42,13 @@ def create_case(
     return case
 
 
+def bump_case_count(case: Case, field: str, delta: int) -> None:
+    """Keep a denormalised count current inside the writer's transaction. An UPDATE with F()
+    takes the row lock, so concurrent writers add up instead of overwriting each other;
+    ``recount_case`` recomputes from the rows if a count ever drifts."""
+    Case.objects.filter(pk=case.pk).update(**{field: Greatest(F(field) + delta, 0)})
+
+
 def _require_open(case: Case) -> None:
     if case.status in (CaseStatus.DECIDED, CaseStatus.CLOSED):
         raise Conflict(f"The case is {case.get_status_display().lower()}; reopen it to change its accounts.")
@@ -61,6 +69,7 @@ def add_account_to_case(
     link = CaseAccount.objects.create(
         case=case, account=account, added_by=added_by, reason=reason, suggestion=suggestion
     )
+    bump_case_count(case, "account_count", +1)
     record_event(
         team=case.team,
         user=added_by,
@@ -79,6 +88,7 @@ def remove_account_from_case(*, case: Case, account: Account, removed_by=None, r
     deleted, _ = CaseAccount.objects.filter(case=case, account=account).delete()
     if not deleted:
         raise InvalidInput(f"{account} is not on this case.")
+    bump_case_count(case, "account_count", -1)
     record_event(
         team=case.team,
         user=removed_by,

@@ -27,6 +27,7 @@ from cases.similarity.text import copy_similarity
 
 from .access import require_member
 from .audit import record_event
+from .cases import bump_case_count
 
 IMAGE_FORMATS = {
     "PNG": ("image/png", ".png"),
@@ -244,6 +245,8 @@ def record_evidence(
         for name in stored_names:
             default_storage.delete(name)
         raise
+    # Standing evidence: a new item adds one, a retraction takes the retracted one away.
+    bump_case_count(case, "evidence_count", -1 if kind == EvidenceKind.RETRACTION else +1)
     record_event(
         team=case.team,
         user=captured_by,

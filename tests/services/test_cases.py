@@ -1,7 +1,7 @@
 import pytest
 
 from cases.errors import Conflict, InvalidInput, NotAllowed
-from cases.models import AuditEvent, CaseAccount, CaseStatus, Job, JobStatus
+from cases.models import AuditEvent, Case, CaseAccount, CaseStatus, Job, JobStatus
 from cases.services.cases import (
     add_account_to_case,
     create_case,
@@ -51,8 +51,12 @@ def test_add_and_remove_account(team_a, moderator):
     add_account_to_case(case=case, account=account, added_by=moderator, reason="same bio")
     with pytest.raises(Conflict):
         add_account_to_case(case=case, account=account, added_by=moderator)
+    case.refresh_from_db()
+    assert case.account_count == 1
     remove_account_from_case(case=case, account=account, removed_by=moderator, reason="authentic")
     assert not CaseAccount.objects.exists()
+    case.refresh_from_db()
+    assert case.account_count == 0
     verbs = list(AuditEvent.objects.order_by("id").values_list("verb", "data"))
     assert verbs == [
         ("case.account_added", {"account": account.pk, "reason": "same bio", "suggestion": None}),
@@ -77,6 +81,7 @@ def test_recount_counts_rows(team_a, moderator):
     case = CaseFactory(team=team_a)
     for _ in range(3):
         add_account_to_case(case=case, account=AccountFactory(team=team_a), added_by=moderator)
+    Case.objects.filter(pk=case.pk).update(account_count=0)  # a count that drifted
     seen = []
     counts = recount_case(case_id=case.pk, progress=lambda done, total, msg: seen.append((done, total)))
     assert counts == {"account_count": 3, "evidence_count": 0, "labeled_account_count": 0}

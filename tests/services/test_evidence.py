@@ -161,6 +161,8 @@ def test_retraction_keeps_the_original(case, moderator, lead):
     assert original.is_retracted and retraction.retracts == original
     assert retraction.kind == "retraction" and retraction.captured_text == "Mistyped handle"
     assert list(Evidence.objects.filter(case=case).active()) == []
+    case.refresh_from_db()
+    assert case.evidence_count == 0
     with pytest.raises(Conflict):
         retract_evidence(evidence=original, retracted_by=lead, reason="again")
     event = AuditEvent.objects.get(verb="evidence.retracted")
