@@ -10,7 +10,7 @@ os.environ.setdefault("SECRET_KEY", "test-only-secret-key-not-for-production-use
 os.environ.setdefault("VAR_DIR", tempfile.mkdtemp(prefix="annotator-test-"))
 
 from annotator.settings import *  # noqa: F403
-from annotator.settings import STORAGES
+from annotator.settings import STATIC_ROOT, STORAGES
 
 # The test client speaks plain HTTP.
 SECURE_SSL_REDIRECT = False
