@@ -81,6 +81,13 @@ class BrandDomainAdmin(ReadOnlyAdmin):
     list_select_related = ["brand"]
 
 
+@admin.register(models.BrandAccount)
+class BrandAccountAdmin(ReadOnlyAdmin):
+    list_display = ["brand", "account", "role"]
+    list_filter = ["role"]
+    list_select_related = ["brand", "account"]
+
+
 @admin.register(models.Actor)
 class ActorAdmin(ReadOnlyAdmin):
     list_display = ["name", "country", "kind", "team"]
@@ -142,6 +149,14 @@ class EvidenceAdmin(ReadOnlyAdmin):
     search_fields = ["title", "url", "content_sha256"]
     list_select_related = ["case", "captured_by"]
     inlines = [EvidenceFileInline]
+
+
+@admin.register(models.EvidenceFile)
+class EvidenceFileAdmin(ReadOnlyAdmin):
+    list_display = ["id", "evidence", "role", "original_name", "content_type", "size", "sha256", "created_at"]
+    list_filter = ["role", "content_type"]
+    search_fields = ["sha256", "phash"]
+    list_select_related = ["evidence"]
 
 
 @admin.register(models.Queue)
