@@ -11,6 +11,7 @@ from cases.models import Account, Assignment, Case, CaseAccount, Label, Techniqu
 from .access import require_member
 from .audit import record_event
 from .case_status import lock_case, require_reviewable, start_review
+from .cases import bump_case_count
 from .queues import complete_lease, lock_lease, require_live
 
 
@@ -83,6 +84,8 @@ def submit_label(
     label = Label.objects.filter(case=case, account=account, annotator=annotator).first()
     codes = [t.procedure_code for t in chosen]
     if label is None:
+        if not Label.objects.filter(case=case, account=account).exists():
+            bump_case_count(case, "labeled_account_count", +1)
         label = Label.objects.create(
             case=case,
             account=account,

@@ -216,3 +216,21 @@ def test_agreement_reads_are_404_for_other_teams(case, account, outsider):
 def test_label_event_is_scoped_to_the_team(case, account, moderator):
     submit_label(case=case, account=account, annotator=moderator, verdict="unsure")
     assert AuditEvent.objects.get(verb="label.submitted").team == case.team
+
+
+def test_labels_keep_the_cases_labeled_account_count(team_a, moderator, lead):
+    from cases.models import Case
+    from cases.services.cases import add_account_to_case
+    from cases.services.labels import submit_label
+    from tests.factories import AccountFactory, CaseFactory
+
+    case = CaseFactory(team=team_a)
+    first, second = AccountFactory(team=team_a), AccountFactory(team=team_a)
+    for account in (first, second):
+        add_account_to_case(case=case, account=account, added_by=lead)
+    submit_label(case=case, account=first, annotator=moderator, verdict="inauthentic")
+    submit_label(case=case, account=first, annotator=lead, verdict="unsure")  # same account again
+    submit_label(case=case, account=first, annotator=moderator, verdict="authentic")  # a change
+    assert Case.objects.get(pk=case.pk).labeled_account_count == 1
+    submit_label(case=case, account=second, annotator=lead, verdict="inauthentic")
+    assert Case.objects.get(pk=case.pk).labeled_account_count == 2
