@@ -58,6 +58,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "django_filters",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "cases",
     "frontend",
 ]
@@ -65,6 +66,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Refuses oversized /api/ bodies (413) before anything reads them.
+    "cases.api.middleware.ApiBodySizeLimitMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -184,15 +187,65 @@ CONTENT_SECURITY_POLICY = {
 
 # --- REST framework ----------------------------------------------------------------------------
 REST_FRAMEWORK = {
-    "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.SessionAuthentication"],
+    # Tokens first: its WWW-Authenticate challenge makes unauthenticated requests a 401, not a 403.
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "cases.api.authentication.ApiTokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "DEFAULT_SCHEMA_CLASS": "cases.api.schema.ApiAutoSchema",
+    "DEFAULT_FILTER_BACKENDS": [
+        "django_filters.rest_framework.DjangoFilterBackend",
+        "cases.api.filters.ApiSearchFilter",
+        "cases.api.filters.ApiOrderingFilter",
+    ],
+    "DEFAULT_PAGINATION_CLASS": "cases.api.pagination.ApiPagination",
+    # JSON only: no browsable API (its pages would need inline script under our CSP).
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["cases.api.parsers.StrictJSONParser"],
+    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "cases.api.negotiation.FirstRendererNegotiation",
+    "DEFAULT_METADATA_CLASS": None,  # OPTIONS is a 405 rather than a description of the serializers
+    "URL_FORMAT_OVERRIDE": None,  # ?format= is the export's own parameter, not content negotiation
+    "EXCEPTION_HANDLER": "cases.api.exceptions.api_exception_handler",
+    "DEFAULT_THROTTLE_CLASSES": ["cases.api.throttling.TokenRateThrottle"],
+    "DEFAULT_THROTTLE_RATES": {"token": os.environ.get("API_TOKEN_RATE", "600/min")},
 }
+# Largest /api/ request body: a multipart evidence upload (files up to EVIDENCE_MAX_FILE_BYTES plus
+# the form). Other bodies are held to DATA_UPLOAD_MAX_MEMORY_SIZE. Larger ones get a 413.
+API_MAX_BODY_BYTES = env_int("API_MAX_BODY_BYTES", 30 * 1024 * 1024)
+API_MAX_IMPORT_BYTES = env_int("API_MAX_IMPORT_BYTES", 1024 * 1024 * 1024)  # /api/imports/ uploads
 SPECTACULAR_SETTINGS = {
     "TITLE": "OSINT Annotator API",
+    "DESCRIPTION": (
+        "Investigate coordinated inauthentic behaviour networks: accounts, posts, media brands, "
+        "cases, evidence with integrity hashes, review queues, jobs and the audit trail. Every object "
+        "belongs to a team; you see your teams' objects only, and another team's object is a 404. "
+        "Authenticate with a personal token (`Authorization: Bearer <token>`) or the browser session. "
+        'Every error has one shape: `{"error": {"code", "message", "fields"}}`. See docs/api.md.'
+    ),
     "VERSION": "0.1.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "PlatformEnum": "cases.models.Platform",
+        "RoleEnum": "cases.models.Role",
+        "PriorityEnum": "cases.models.Priority",
+        "AccountKindEnum": "cases.models.AccountKind",
+        "ActorKindEnum": "cases.models.ActorKind",
+        "EvidenceKindEnum": "cases.models.EvidenceKind",
+        "NewEvidenceKindEnum": "cases.api.serializers.CREATABLE_EVIDENCE_KINDS",
+        "JobKindEnum": "cases.models.JobKind",
+        "BrandRoleEnum": "cases.models.BrandRole",
+        "FileRoleEnum": "cases.models.EvidenceFile.Role",
+        "CaseStatusEnum": "cases.models.CaseStatus",
+        "JobStatusEnum": "cases.models.JobStatus",
+        "SuggestionStatusEnum": "cases.models.SuggestionStatus",
+    },
+    # Swagger UI from the drf-spectacular-sidecar package: served by us, no CDN (CSP, offline).
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "SWAGGER_UI_SETTINGS": {"deepLinking": True, "persistAuthorization": False},
 }
 
 # --- Celery ------------------------------------------------------------------------------------

@@ -231,3 +231,13 @@ class AuditEventAdmin(ReadOnlyAdmin):
     search_fields = ["target_id", "target_repr", "verb"]
     list_select_related = ["user", "team"]
     date_hierarchy = "at"
+
+
+@admin.register(models.ApiToken)
+class ApiTokenAdmin(ReadOnlyAdmin):
+    # The hash is not shown either: the prefix is enough to tell tokens apart.
+    list_display = ["name", "prefix", "user", "created_at", "expires_at", "last_used_at", "revoked_at"]
+    list_filter = ["revoked_at"]
+    search_fields = ["name", "prefix", "user__username"]
+    list_select_related = ["user"]
+    exclude = ["token_hash"]

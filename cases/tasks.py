@@ -13,3 +13,51 @@ def recount_case_task(job_id: int) -> None:
             return
         counts = recount_case(case_id=job.params["case_id"], progress=progress)
         finish_job(job_id, result=counts, message="Counts updated")
+
+
+@shared_task
+def import_bundle_task(job_id: int) -> None:
+    # Imported in the task, so adding the import tasks stayed an append to this module.
+    from cases.services.imports import describe_result, discard_import_files, run_bundle_import_job
+
+    with run_job(job_id) as (job, progress):
+        if job is None:
+            return
+        result = run_bundle_import_job(job=job, progress=progress)
+        finish_job(job_id, result=result, message=describe_result(result))
+        discard_import_files(job=job)
+
+
+@shared_task
+def import_indicators_task(job_id: int) -> None:
+    from cases.services.imports import describe_result, discard_import_files, run_indicator_import_job
+
+    with run_job(job_id) as (job, progress):
+        if job is None:
+            return
+        result = run_indicator_import_job(job=job, progress=progress)
+        finish_job(job_id, result=result, message=describe_result(result))
+        discard_import_files(job=job)
+
+
+@shared_task
+def similarity_sweep_task(job_id: int) -> None:
+    # The service finishes the job itself: its audit event and the job's success commit together.
+    from cases.services.similarity import run_similarity_sweep
+
+    with run_job(job_id) as (job, progress):
+        if job is None:
+            return
+        run_similarity_sweep(job=job, progress=progress)
+
+
+@shared_task
+def refresh_similar_for_account_task(job_id: int) -> None:
+    from cases.models import Account
+    from cases.services.similarity import refresh_similar_for_account
+
+    with run_job(job_id) as (job, _progress):
+        if job is None:
+            return
+        account = Account.objects.select_related("team").get(pk=job.params["account_id"], team=job.team)
+        refresh_similar_for_account(account=account, requested_by=job.created_by, job=job)

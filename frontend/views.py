@@ -5,6 +5,7 @@ same 404 as a missing one), calls at most one service, and renders a template or
 of it for htmx.
 """
 
+import datetime
 import logging
 
 from django.contrib import messages
@@ -12,13 +13,14 @@ from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.db import DatabaseError, connection
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 from django.utils.cache import patch_vary_headers
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_POST, require_safe
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from cases.errors import CaseError
-from cases.models import Case, Job, Team
+from cases.models import ApiToken, Case, Job, Team
 from cases.selectors import (
     get_case_for_user,
     get_job_for_user,
@@ -29,6 +31,7 @@ from cases.selectors import (
     list_teams_for_user,
 )
 from cases.services.cases import start_case_recount
+from cases.services.tokens import create_token, revoke_token
 
 logger = logging.getLogger(__name__)
 
@@ -134,6 +137,60 @@ def job_detail(request: HttpRequest, job_id: int) -> HttpResponse:
     # The same URL answers with the whole page or the partial: caches must keep them apart.
     patch_vary_headers(response, ["HX-Request", "HX-Target"])
     return response
+
+
+# Token lifetimes offered on the settings page; "" is no expiry.
+TOKEN_LIFETIMES = [("30", "30 days"), ("90", "90 days"), ("365", "1 year"), ("", "Never")]
+
+
+@never_cache  # the page that shows a new secret must never be stored by a cache
+@require_http_methods(["GET", "POST"])
+@login_required
+def settings_tokens(request: HttpRequest) -> HttpResponse:
+    """Personal API tokens: create one (its secret is shown on this response only) or revoke one."""
+    created = None
+    errors: dict[str, str] = {}
+    name = request.POST.get("name", "").strip()
+    lifetime = request.POST.get("lifetime", "90")
+    if request.method == "POST":
+        if lifetime not in dict(TOKEN_LIFETIMES):
+            errors["lifetime"] = "Choose one of the offered lifetimes."
+        else:
+            days = int(lifetime) if lifetime else None
+            expires_at = timezone.now() + datetime.timedelta(days=days) if days else None
+            try:
+                created = create_token(user=request.user, name=name, expires_at=expires_at)
+            except CaseError as exc:
+                errors = {field: problems[0] for field, problems in exc.fields.items()}
+                errors = errors or {"form": exc.message}
+            else:
+                name, lifetime = "", "90"
+    return render(
+        request,
+        "frontend/settings_tokens.html",
+        {
+            "teams": list(list_teams_for_user(request.user)),
+            "tokens": ApiToken.objects.filter(user=request.user).order_by("-created_at", "-pk"),
+            "created": created,
+            "errors": errors,
+            "name": name,
+            "lifetime": lifetime,
+            "lifetimes": TOKEN_LIFETIMES,
+        },
+    )
+
+
+@require_POST
+@login_required
+def settings_token_revoke(request: HttpRequest, token_id: int) -> HttpResponse:
+    token = get_object_or_404(ApiToken, pk=token_id, user=request.user)  # someone else's: 404
+    try:
+        revoke_token(token=token, user=request.user)
+    except CaseError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, f"The token “{token.name}” is revoked.")
+    return redirect("frontend:settings-tokens")
 
 
 @never_cache

@@ -35,6 +35,7 @@ from .review import (
 from .similarity import SimilaritySuggestion, SuggestionStatus
 from .taxonomy import Actor, ActorKind, Technique
 from .teams import Membership, Role, Team
+from .tokens import ApiToken
 
 __all__ = [
     "Account",
@@ -42,6 +43,7 @@ __all__ = [
     "AccountSource",
     "Actor",
     "ActorKind",
+    "ApiToken",
     "Assignment",
     "AssignmentState",
     "AttributionDecision",

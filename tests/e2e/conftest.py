@@ -58,11 +58,11 @@ def browser():
             os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
 
 
-@pytest.fixture
-def page(browser, live_server):
-    """A fresh browser context at 1366 by 768 that records everything that should not happen."""
+def open_watched_page(browser, base_url: str):
+    """A fresh browser context at 1366 by 768, and a page in it that records everything that
+    should not happen into the returned list."""
     problems: list[str] = []
-    context = browser.new_context(viewport=VIEWPORT, base_url=live_server.url)
+    context = browser.new_context(viewport=VIEWPORT, base_url=base_url)
     page = context.new_page()
     page.set_default_timeout(10_000)
 
@@ -90,10 +90,36 @@ def page(browser, live_server):
     page.on("dialog", on_dialog)
     page.on("request", on_request)
     page.on("requestfailed", on_request_failed)
+    return context, page, problems
+
+
+@pytest.fixture
+def page(browser, live_server):
+    """A fresh browser context at 1366 by 768 that records everything that should not happen."""
+    context, page, problems = open_watched_page(browser, live_server.url)
 
     yield page
 
     context.close()
+    assert not problems, "the browser reported problems:\n" + "\n".join(problems)
+
+
+@pytest.fixture
+def another_page(browser, live_server):
+    """Opens more pages, each in its own browser context (another user, another session), with
+    the same checks as ``page``."""
+    opened = []
+
+    def open_page():
+        context, page, problems = open_watched_page(browser, live_server.url)
+        opened.append((context, problems))
+        return page
+
+    yield open_page
+
+    for context, _ in opened:
+        context.close()
+    problems = [problem for _, found in opened for problem in found]
     assert not problems, "the browser reported problems:\n" + "\n".join(problems)
 
 
@@ -104,7 +130,9 @@ def screenshot(page):
 
     def take(name: str, *, full_page: bool = True) -> Path:
         path = SCREENSHOTS / f"{name}.png"
-        page.screenshot(path=str(path), full_page=full_page)
+        # caret="initial": hiding the text caret makes Playwright inject a style, which the
+        # page's Content-Security-Policy rightly refuses (and the test would report).
+        page.screenshot(path=str(path), full_page=full_page, caret="initial")
         return path
 
     return take
@@ -112,14 +140,15 @@ def screenshot(page):
 
 @pytest.fixture
 def log_in(page, live_server):
-    """Signs a user in by session cookie, for tests whose subject is not the login form."""
+    """Signs a user in by session cookie, for tests whose subject is not the login form.
+    ``log_in(user)`` signs in ``page``; ``log_in(user, other_page)`` another page's context."""
     from django.test import Client
 
-    def sign_in(user) -> None:
+    def sign_in(user, into=None) -> None:
         client = Client()
         client.force_login(user)
         cookie = client.cookies[settings.SESSION_COOKIE_NAME]
-        page.context.add_cookies(
+        (into or page).context.add_cookies(
             [{"name": settings.SESSION_COOKIE_NAME, "value": cookie.value, "url": live_server.url}]
         )
 
