@@ -7,9 +7,8 @@ from django.contrib import admin
 from cases import models
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
-    list_per_page = 100
-    show_full_result_count = False  # COUNT(*) on a million-row table is not free
+class ReadOnlyMixin:
+    """Nothing is added, changed or deleted through the admin."""
 
     def has_add_permission(self, request, obj=None):
         return False
@@ -19,6 +18,11 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+class ReadOnlyAdmin(ReadOnlyMixin, admin.ModelAdmin):
+    list_per_page = 100
+    show_full_result_count = False  # COUNT(*) on a million-row table is not free
 
 
 @admin.register(models.Team)
@@ -52,18 +56,9 @@ class PostAdmin(ReadOnlyAdmin):
     raw_id_fields = ["account", "copied_from"]
 
 
-class BrandDomainInline(admin.TabularInline):
+class BrandDomainInline(ReadOnlyMixin, admin.TabularInline):
     model = models.BrandDomain
     extra = 0
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(models.MediaBrand)
@@ -126,20 +121,11 @@ class CaseAccountAdmin(ReadOnlyAdmin):
     raw_id_fields = ["case", "account"]
 
 
-class EvidenceFileInline(admin.TabularInline):
+class EvidenceFileInline(ReadOnlyMixin, admin.TabularInline):
     model = models.EvidenceFile
     extra = 0
     fields = ["role", "original_name", "content_type", "size", "sha256", "phash"]
     readonly_fields = fields
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(models.Evidence)

@@ -24,8 +24,6 @@ from cases.models import ApiToken, Case, Job, Team
 from cases.selectors import (
     get_case_for_user,
     get_job_for_user,
-    list_case_accounts,
-    list_case_evidence,
     list_cases_for_user,
     list_jobs_for_user,
     list_teams_for_user,
@@ -83,24 +81,6 @@ def home(request: HttpRequest) -> HttpResponse:
             "team": team,
             "cases": cases.get_page(request.GET.get("page")),
             "jobs": [(job, job_cases.get(_case_id_of(job))) for job in jobs],
-        },
-    )
-
-
-@require_safe
-@login_required
-def case_detail(request: HttpRequest, case_id: int) -> HttpResponse:
-    case = get_case_for_user(request.user, case_id)
-    case_accounts = list_case_accounts(case)
-    evidence = list_case_evidence(case)
-    return render(
-        request,
-        "frontend/case_detail.html",
-        {
-            "teams": list(list_teams_for_user(request.user)),
-            "case": case,
-            "case_accounts": Paginator(case_accounts, PAGE_SIZE).get_page(request.GET.get("accounts_page")),
-            "evidence": Paginator(evidence, PAGE_SIZE).get_page(request.GET.get("evidence_page")),
         },
     )
 
