@@ -141,7 +141,13 @@ class AccountApi(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Create
     ordering_fields = ["handle_normalized", "platform", "created_at", "updated_at", "followers"]
 
     def get_queryset(self):
-        return Account.objects.filter(team__in=self.teams()).order_by("platform", "handle_normalized", "pk")
+        # A concrete list of team ids (not a subquery) lets PostgreSQL treat a one-team user's
+        # team as a constant and walk the unique (team, platform, handle) index in order: deep
+        # pages cost an index scan, not a sort of the team's accounts. The triple is unique, so
+        # the order is total.
+        team_ids = list(self.teams().values_list("pk", flat=True))
+        accounts = Account.objects.filter(team_id__in=team_ids)
+        return accounts.order_by("platform", "handle_normalized", "team_id")
 
     def create(self, request, *args, **kwargs):
         data = self.validated(serializers.AccountInput)

@@ -127,9 +127,9 @@ def _ok(response):
     return response
 
 
-def test_a_page_of_accounts_takes_three_queries(seeded, lead):
+def test_a_page_of_accounts_takes_four_queries(seeded, lead):
     seeded.add(3)
     client = token_client(lead)
     client.get("/api/teams/")
-    # The token (with its user), the count, the page.
-    assert count_queries(lambda: _ok(client.get("/api/accounts/"))) == 3
+    # The token (with its user), the user's team ids, the count, the page.
+    assert count_queries(lambda: _ok(client.get("/api/accounts/"))) == 4

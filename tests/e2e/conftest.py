@@ -83,13 +83,22 @@ def open_watched_page(browser, base_url: str):
             problems.append(f"request to another host: {request.url}")
 
     def on_request_failed(request):
-        problems.append(f"request failed: {request.url} ({request.failure})")
+        # ERR_ABORTED is the page cancelling its own request: htmx replacing a search that
+        # typing made stale, or a navigation leaving a poll behind. Anything else is a failure.
+        if "ERR_ABORTED" not in (request.failure or ""):
+            problems.append(f"request failed: {request.url} ({request.failure})")
 
     page.on("console", on_console)
     page.on("pageerror", lambda error: problems.append(f"page error: {error}"))
     page.on("dialog", on_dialog)
     page.on("request", on_request)
     page.on("requestfailed", on_request_failed)
+    page.on(
+        "response",
+        lambda response: (
+            response.status >= 500 and problems.append(f"server error {response.status}: {response.url}")
+        ),
+    )
     return context, page, problems
 
 
