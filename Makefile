@@ -29,19 +29,28 @@ run: $(VENV)/.installed
 
 # The whole suite. Uses DATABASE_URL / CELERY_BROKER_URL when set (CI: PostgreSQL and Redis),
 # SQLite and the filesystem broker when not.
+# The extension's JavaScript tests need Node 18+; like the browser tests, they are skipped with a
+# warning when it is missing, unless REQUIRE_SERVICES=1 (CI), where a missing Node fails.
 test: $(VENV)/.installed
+	@if command -v node >/dev/null; then node --test frontend/extension; \
+	elif [ "$(REQUIRE_SERVICES)" = 1 ]; then echo "node is required (apt-get install nodejs)"; exit 1; \
+	else echo "WARNING: node is not installed; the extension's unit tests were skipped"; fi
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 lint: $(VENV)/.installed
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	! command -v node >/dev/null || for file in $$(find frontend/extension -name '*.js'); do node --check "$$file" || exit 1; done
 	DEBUG=1 $(BIN)/python manage.py makemigrations --check --dry-run
 
 format: $(VENV)/.installed
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
+# The API load benchmark drives gunicorn with wrk (a Debian package); install it when missing.
 bench: $(VENV)/.installed
+	@command -v wrk >/dev/null || { [ "$$(id -u)" = 0 ] && apt-get install -y -qq wrk >/dev/null; } || \
+		echo "wrk is not installed (apt-get install wrk); bench/api_list.py will say so"
 	$(BIN)/python -m bench
 
 clean:

@@ -214,6 +214,10 @@ REST_FRAMEWORK = {
 # the form). Other bodies are held to DATA_UPLOAD_MAX_MEMORY_SIZE. Larger ones get a 413.
 API_MAX_BODY_BYTES = env_int("API_MAX_BODY_BYTES", 30 * 1024 * 1024)
 API_MAX_IMPORT_BYTES = env_int("API_MAX_IMPORT_BYTES", 1024 * 1024 * 1024)  # /api/imports/ uploads
+# Largest file an import accepts, whichever way it arrives (page, API, command): a bundle streams,
+# so its limit is disk, not memory; an indicator file is parsed whole.
+IMPORT_BUNDLE_MAX_BYTES = env_int("IMPORT_BUNDLE_MAX_BYTES", 4 * 1024**3)
+IMPORT_INDICATOR_MAX_BYTES = env_int("IMPORT_INDICATOR_MAX_BYTES", EVIDENCE_MAX_FILE_BYTES)
 SPECTACULAR_SETTINGS = {
     "TITLE": "OSINT Annotator API",
     "DESCRIPTION": (
@@ -289,3 +293,16 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
+
+# --- Browser capture (extension, bookmarklet) and signed manifests: docs/extension.md ----------
+# Largest screenshot (PNG/JPEG) and page (HTML/MHTML) one capture may upload; larger ones get a 413.
+# Their sum and the form must also fit API_MAX_BODY_BYTES for the API.
+CAPTURE_MAX_SCREENSHOT_BYTES = env_int("CAPTURE_MAX_SCREENSHOT_BYTES", 10 * 1024 * 1024)
+CAPTURE_MAX_PAGE_BYTES = env_int("CAPTURE_MAX_PAGE_BYTES", 15 * 1024 * 1024)
+# Longest selection / source text a capture may carry, in characters.
+CAPTURE_MAX_TEXT_CHARS = env_int("CAPTURE_MAX_TEXT_CHARS", 100_000)
+# The Ed25519 private key that signs evidence manifests (PEM, PKCS#8). Created with mode 0600 on
+# first use, or by `manage.py generate_signing_key`. Keep it out of backups anyone may read.
+MANIFEST_SIGNING_KEY_FILE = Path(
+    os.environ.get("MANIFEST_SIGNING_KEY_FILE", VAR_DIR / "keys" / "manifest-signing-key.pem")
+)

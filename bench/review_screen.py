@@ -20,10 +20,10 @@ from __future__ import annotations
 import os
 import statistics
 import sys
-import tempfile
 import time
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
+
+from bench.scratch import scratch_django
 
 REVIEW_P95_MS = 150
 CLAIM_P95_MS = 50
@@ -43,34 +43,8 @@ def percentile(values: list[float], share: float) -> float:
     return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
 
 
-def _server(url: str, name: str, *, create: bool) -> str:
-    import psycopg
-    from psycopg import sql
-
-    base = url.rsplit("/", 1)[0]
-    with psycopg.connect(f"{base}/postgres", autocommit=True) as conn:
-        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
-        if create:
-            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    return f"{base}/{name}"
-
-
 def main() -> None:
-    url = os.environ.get("DATABASE_URL", "")
-    on_postgres = url.startswith(("postgres://", "postgresql://"))
-    db_name = os.environ.get("BENCH_DB", "bench_review")
-    workdir = Path(tempfile.mkdtemp(prefix="bench-review-"))
-    os.environ["DATABASE_URL"] = (
-        _server(url, db_name, create=True) if on_postgres else f"sqlite:///{workdir / 'bench.sqlite3'}"
-    )
-    os.environ["VAR_DIR"] = str(workdir / "var")
-    (workdir / "var" / "static").mkdir(parents=True)  # WhiteNoise warns about a missing STATIC_ROOT
-    os.environ.setdefault("SECRET_KEY", "bench-only-secret-key-not-for-any-deployment-0123456789")
-    os.environ["ALLOWED_HOSTS"] = "testserver"
-    os.environ["SECURE_SSL_REDIRECT"] = "0"
-    os.environ["DJANGO_SETTINGS_MODULE"] = "annotator.settings"
-    os.environ["LOG_LEVEL"] = "WARNING"
-    try:
+    with scratch_django("bench_review"):
         ok = run(
             accounts=env_int("BENCH_ACCOUNTS", 100_000),
             posts=env_int("BENCH_POSTS", 500),
@@ -78,12 +52,6 @@ def main() -> None:
             queue_items=env_int("BENCH_QUEUE_ITEMS", 2_000),
             rounds=env_int("BENCH_ROUNDS", 100),
         )
-    finally:
-        from django.db import connections
-
-        connections.close_all()
-        if on_postgres and os.environ.get("BENCH_KEEP_DB") != "1":
-            _server(url, db_name, create=False)
     if not ok:
         sys.exit(1)
 

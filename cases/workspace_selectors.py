@@ -47,12 +47,18 @@ from cases.models import (
     MediaBrand,
     Queue,
     QueueItem,
+    QueueReviewer,
     SimilaritySuggestion,
     SuggestionStatus,
     Team,
     Technique,
 )
-from cases.review_selectors import REVIEWABLE_STATUSES, SETTLED_STATUSES, LabelAgreement, live_lease_q
+from cases.review_selectors import (
+    REVIEWABLE_STATUSES,
+    LabelAgreement,
+    is_review_blind,
+    live_lease_q,
+)
 from cases.selectors import list_teams_for_user
 
 RECENT_TECHNIQUES = 8
@@ -152,7 +158,14 @@ def get_work_overview_for_user(*, user, team: Team, now: datetime.datetime | Non
     today, and how many labels they gave today. Six queries, whatever the number of queues."""
     now = now or timezone.now()
     day_start = _day_start(now)
-    queues = list(Queue.objects.filter(team=team).select_related("case").order_by("-is_active", "name"))
+    # A queue with a reviewer list (lead console) is work only for the reviewers on it.
+    listed = QueueReviewer.objects.filter(queue=OuterRef("pk"))
+    queues = list(
+        Queue.objects.filter(team=team)
+        .filter(~Exists(listed) | Exists(listed.filter(user=user)))
+        .select_related("case")
+        .order_by("-is_active", "name")
+    )
     available = _available_by_queue(queues, user, now)
     totals = {
         row["queue"]: row
@@ -359,10 +372,10 @@ def list_label_agreement_for_accounts(
         counts[row["account_id"]][row["verdict"]] = row["n"]
         if row["own"]:
             mine[row["account_id"]] = row["verdict"]
-    settled = case.status in SETTLED_STATUSES
+    blind = is_review_blind(user=user, case=case)
     result = {}
     for pk in account_ids:
-        hidden = pk not in mine and not settled
+        hidden = pk not in mine and blind
         result[pk] = LabelAgreement(
             account_id=pk,
             label_count=sum(counts[pk].values()),
@@ -388,8 +401,8 @@ class TacticCoverage:
 
 def get_technique_coverage_for_user(*, case: Case, user) -> list[TacticCoverage]:
     """Every kill-chain tactic with how often the case cites it: in standing evidence, and in
-    labels on accounts the user has labelled themselves (others' labels stay blind until then;
-    all labels once the case is settled). Three queries."""
+    labels on accounts the user has labelled themselves (others' labels stay blind until then,
+    see ``is_review_blind``; all labels for leads and once the case is settled). Four queries."""
     tactics: dict[str, str] = {}
     for code, name in Technique.objects.order_by("order").values_list("tactic_code", "tactic"):
         tactics.setdefault(code, name)
@@ -402,7 +415,7 @@ def get_technique_coverage_for_user(*, case: Case, user) -> list[TacticCoverage]
         .values_list("tactic_code", "n")
     )
     labels = Label.objects.filter(case=case)
-    if case.status not in SETTLED_STATUSES:
+    if is_review_blind(user=user, case=case):
         labels = labels.filter(
             Exists(Label.objects.filter(case=case, account=OuterRef("account"), annotator=user))
         )

@@ -3,11 +3,12 @@ import io
 import json
 import uuid
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 from PIL import Image, UnidentifiedImageError
 
@@ -16,6 +17,7 @@ from cases.models import (
     Account,
     CaptureMethod,
     Case,
+    CustodyAction,
     Evidence,
     EvidenceFile,
     EvidenceKind,
@@ -28,6 +30,7 @@ from cases.similarity.text import copy_similarity
 from .access import require_member
 from .audit import record_event
 from .cases import bump_case_count
+from .custody import record_custody_event
 
 IMAGE_FORMATS = {
     "PNG": ("image/png", ".png"),
@@ -140,6 +143,19 @@ def _same_team(case: Case, **objects) -> None:
             raise InvalidInput(f"No such {name}.")
 
 
+def _check_url(field: str, value: str) -> None:
+    """Evidence links point at web pages: http or https with a host. ``javascript:``, ``data:``
+    and the like are refused here, whatever interface the value came through."""
+    if not value:
+        return
+    parts = urlsplit(value.strip())
+    if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
+        raise InvalidInput(
+            "Links in evidence must be http:// or https:// addresses.",
+            fields={field: ["Enter an http:// or https:// address."]},
+        )
+
+
 @transaction.atomic
 def record_evidence(
     *,
@@ -176,6 +192,8 @@ def record_evidence(
     _same_team(case, account=account, post=post, brand=brand)
     if retracts is not None and retracts.case_id != case.id:
         raise InvalidInput("No such evidence on this case.")
+    for name, value in (("url", url), ("source_url", source_url)):
+        _check_url(name, value)
     field, what = REQUIRED.get(kind, (None, None))
     if field and not {"captured_text": captured_text, "url": url}[field].strip():
         raise InvalidInput(
@@ -271,21 +289,40 @@ def record_evidence(
     return evidence
 
 
+@transaction.atomic
 def retract_evidence(*, evidence: Evidence, retracted_by, reason: str) -> Evidence:
-    """Withdraw an evidence item. The original stays unchanged; a retraction item names it."""
+    """Withdraw an evidence item. The original stays unchanged; a retraction item names it.
+
+    Locks the original's row (a lock, not a write: the row stays immutable) so two leads
+    retracting the same item at once get one retraction and one Conflict, never a 500.
+    """
     if not reason.strip():
         raise InvalidInput(
             "Say why the evidence is retracted.", fields={"reason": ["This field is required."]}
         )
     if evidence.kind == EvidenceKind.RETRACTION:
         raise InvalidInput("A retraction cannot itself be retracted.")
+    Evidence.objects.select_for_update().filter(pk=evidence.pk).first()
     if Evidence.objects.filter(retracts=evidence).exists():
         raise Conflict("This evidence is already retracted.")
-    return record_evidence(
-        case=evidence.case,
-        kind=EvidenceKind.RETRACTION,
-        captured_by=retracted_by,
-        account=evidence.account,
-        captured_text=reason.strip(),
-        retracts=evidence,
+    try:
+        # SQLite has no row locks; there the one-to-one constraint decides the race.
+        with transaction.atomic():
+            retraction = record_evidence(
+                case=evidence.case,
+                kind=EvidenceKind.RETRACTION,
+                captured_by=retracted_by,
+                account=evidence.account,
+                captured_text=reason.strip(),
+                retracts=evidence,
+            )
+    except IntegrityError as error:
+        raise Conflict("This evidence is already retracted.") from error
+    # The original's chain of custody records its retraction (browser capture, custody trail).
+    record_custody_event(
+        evidence=evidence,
+        action=CustodyAction.RETRACTED,
+        user=retracted_by,
+        detail={"retraction": retraction.pk, "reason": reason.strip()},
     )
+    return retraction

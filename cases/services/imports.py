@@ -86,6 +86,7 @@ from .audit import record_event
 from .cases import create_case
 from .evidence import Upload, record_evidence
 from .jobs import Progress, start_job
+from .similar_refresh import queue_similar_refresh_after_import
 
 logger = logging.getLogger(__name__)
 
@@ -245,7 +246,39 @@ def _record_type(record: Record) -> str | None:
     return {AccountRecord: "account", PostRecord: "post", BrandRecord: "media_brand"}.get(type(record))
 
 
-def _write_batch(writer: BundleWriter, team: Team, batch: list[Record], summary: ImportSummary) -> None:
+def _audit_batch(*, team: Team, user, job: Job | None, records: list[Record], result) -> None:
+    """Each committed batch carries its own audit event, so an import that is killed half-way
+    leaves no written row unaccounted for; ``import.completed`` then sums up the run."""
+    written = {
+        kind: {name: n for name, n in counts.items() if name in ("created", "updated") and n}
+        for kind, counts in result.counts.items()
+    }
+    written = {kind: counts for kind, counts in written.items() if counts}
+    if not written and not result.domains_created:
+        return
+    record_event(
+        team=team,
+        user=user,
+        verb="import.batch",
+        target=job if job is not None else team,
+        data={
+            "kind": JobKind.IMPORT_BUNDLE,
+            "lines": [records[0].line, records[-1].line],
+            "written": written,
+            "domains_created": result.domains_created,
+        },
+    )
+
+
+def _write_batch(
+    writer: BundleWriter,
+    team: Team,
+    batch: list[Record],
+    summary: ImportSummary,
+    *,
+    user=None,
+    job: Job | None = None,
+) -> None:
     """One batch in one transaction. If the database refuses it: once more without the optimistic
     insert (a post was there after all), then one transaction per line, so that one bad line
     costs itself only and leaves nothing half-written."""
@@ -254,6 +287,7 @@ def _write_batch(writer: BundleWriter, team: Team, batch: list[Record], summary:
             with transaction.atomic():
                 _lock_team_for_import(team)
                 result = writer.write_batch(batch, optimistic=optimistic)
+                _audit_batch(team=team, user=user, job=job, records=batch, result=result)
         except (IntegrityError, DataError):
             logger.info("a batch was refused (optimistic=%s); trying again", optimistic, exc_info=True)
             continue
@@ -265,6 +299,7 @@ def _write_batch(writer: BundleWriter, team: Team, batch: list[Record], summary:
             with transaction.atomic():
                 _lock_team_for_import(team)
                 result = writer.write_batch([record], optimistic=False)
+                _audit_batch(team=team, user=user, job=job, records=[record], result=result)
         except (IntegrityError, DataError) as exc:
             reason = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else type(exc).__name__
             rejected = Rejected(record.line, _record_type(record), f"the database refused the line: {reason}")
@@ -297,6 +332,8 @@ def import_bundle(
     imported is reported with its number and reason and the rest still import.
     """
     require_member(user, team)
+    # What this run (with the attempts of its job before it) touched is what changed since then.
+    started = job.created_at if job is not None else timezone.now()
     stream, name, owned = _open_input(source)
     try:
         if fmt is None:
@@ -312,7 +349,7 @@ def import_bundle(
         done = 0
         try:
             for batch in read_ahead(read_batches(stream, fmt, max_lines=batch_size)):
-                _write_batch(writer, team, batch, summary)
+                _write_batch(writer, team, batch, summary, user=user, job=job)
                 summary.lines += len(batch)
                 done = batch[-1].line
                 if progress:
@@ -326,6 +363,10 @@ def import_bundle(
     result["file"] = file_name or name
     if summary.changed or (job is not None and job.attempts > 1):
         with transaction.atomic():
+            # Sent when this commits: the import's accounts get their similar accounts.
+            result["similar_refresh"] = queue_similar_refresh_after_import(
+                team=team, since=started, requested_by=user
+            )
             record_event(
                 team=team,
                 user=user,
@@ -434,6 +475,7 @@ def import_indicator_files(
     if user is None:
         raise InvalidInput("An indicator import needs the person who runs it: evidence names its captor.")
     require_member(user, team)
+    started = job.created_at if job is not None else timezone.now()
     parsed: list[IndicatorFile | tuple[str, str]] = []
     for source in files:
         if isinstance(source, tuple):
@@ -484,6 +526,9 @@ def import_indicator_files(
     changed = result["totals"]["changed"]
     if changed or (job is not None and job.attempts > 1):
         with transaction.atomic():
+            result["similar_refresh"] = queue_similar_refresh_after_import(
+                team=team, since=started, requested_by=user
+            )
             record_event(
                 team=team,
                 user=user,

@@ -33,6 +33,9 @@ pytestmark = [pytest.mark.browser]
 SCRIPT = "<script>alert(1)</script>"
 IMG = "<img src=x onerror=alert(1)>"
 JS_URL = "javascript:alert(1)"
+# Evidence services refuse non-web links outright (tests/services/test_evidence.py), so evidence
+# carries a web address whose path and query are the attack.
+EVIL_HTTP_URL = 'https://evil.example/"><script>alert(5)</script>?q=<img src=x onerror=alert(6)>'
 CSS = "</style><style>body{display:none}</style>"
 RTL = "invoice\u202egpj.exe"
 SVG = b'<svg xmlns="http://www.w3.org/2000/svg" onload="alert(1)"><script>alert(2)</script></svg>'
@@ -62,6 +65,9 @@ def hostile(transactional_db):
         external_id=SCRIPT,
         language=SCRIPT[:20],
     )
+    # An SVG on disk as if it had slipped past the avatar service (which decodes and refuses it):
+    # the page must still never serve it. The row needs a hash to satisfy the database.
+    suspect.avatar_phash = "0" * 16
     suspect.avatar.save("avatar.svg", ContentFile(SVG), save=True)
     source_account = AccountFactory(team=team, handle="realoutlet", kind=AccountKind.REFERENCE)
     source = create_post(account=source_account, text=f"Real text {SCRIPT} with words")
@@ -111,7 +117,7 @@ def hostile(transactional_db):
             kind=EvidenceKind.LINK,
             captured_by=moderator,
             account=suspect,
-            url=JS_URL,
+            url=EVIL_HTTP_URL,
             title=SCRIPT,
         ),
         "repost": record_evidence(
@@ -122,7 +128,7 @@ def hostile(transactional_db):
             captured_text=f"Copy {SCRIPT}",
             source_text=f"Source {SCRIPT}",
             source_author=IMG,
-            source_url=JS_URL,
+            source_url=EVIL_HTTP_URL,
             persona=SCRIPT,
         ),
         "screenshot": record_evidence(

@@ -423,10 +423,19 @@ def test_an_interrupted_import_keeps_its_batches_and_a_rerun_carries_on(team_a, 
     with pytest.raises(Killed):
         run(team_a, path, batch_size=2, progress=kill_after_the_first_batch)
     assert Account.objects.count() == 2
+    # The committed batch is accounted for even though the run never finished.
+    [batch] = AuditEvent.objects.filter(verb="import.batch")
+    assert batch.data["written"] == {"accounts": {"created": 2}} and batch.data["lines"] == [1, 2]
+    assert not AuditEvent.objects.filter(verb="import.completed").exists()
 
     result = run(team_a, path, batch_size=2)
     assert counts(result, "accounts") == (4, 0, 2, 0)
     assert Account.objects.count() == 6
+    # The re-run's first batch changed nothing and says nothing; the two others each have an event.
+    batches = AuditEvent.objects.filter(verb="import.batch").order_by("pk")
+    assert [e.data["lines"] for e in batches] == [[1, 2], [3, 4], [5, 6]]
+    assert sum(e.data["written"]["accounts"]["created"] for e in batches) == Account.objects.count()
+    assert AuditEvent.objects.filter(verb="import.completed").count() == 1
 
 
 def test_an_endless_csv_line_is_rejected_without_stopping_the_rest(team_a, tmp_path):

@@ -10,6 +10,7 @@ from cases.errors import Conflict, InvalidInput, NotAllowed
 from cases.models import AuditEvent, Evidence, EvidenceFile, Technique
 from cases.services.evidence import Upload, record_evidence, retract_evidence
 from tests.factories import AccountFactory, CaseFactory, raw_update
+from tests.services.review_support import run_concurrently
 
 pytestmark = pytest.mark.django_db
 
@@ -173,3 +174,55 @@ def test_retraction_needs_a_reason(case, moderator):
     original = record_evidence(case=case, kind="note", captured_by=moderator, captured_text="n")
     with pytest.raises(InvalidInput):
         retract_evidence(evidence=original, retracted_by=moderator, reason=" ")
+
+
+@pytest.mark.parametrize(
+    "field, value",
+    [
+        ("url", "javascript:alert(document.domain)"),
+        ("url", "JavaScript:alert(1)"),
+        ("url", "data:text/html,<script>alert(1)</script>"),
+        ("url", "vbscript:msgbox(1)"),
+        ("url", "//evil.example/path"),
+        ("source_url", "javascript:alert(1)"),
+        ("source_url", "file:///etc/passwd"),
+    ],
+)
+def test_evidence_links_must_be_web_addresses(case, moderator, field, value):
+    links = {"url": "https://x.com/a", field: value}
+    with pytest.raises(InvalidInput) as caught:
+        record_evidence(case=case, kind="link", captured_by=moderator, **links)
+    assert field in caught.value.fields
+    assert not Evidence.objects.exists() and not AuditEvent.objects.filter(verb="evidence.recorded").exists()
+
+
+def test_http_and_https_links_are_kept_as_written(case, moderator):
+    evidence = record_evidence(
+        case=case,
+        kind="repost",
+        captured_by=moderator,
+        captured_text="copied",
+        url="HTTPS://x.com/someone/status/1?s=20",
+        source_url="http://example.org/post",
+    )
+    assert evidence.url == "HTTPS://x.com/someone/status/1?s=20"
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_two_simultaneous_retractions_make_one_and_a_conflict(team_a, moderator, lead):
+    case = CaseFactory(team=team_a)
+    original = record_evidence(case=case, kind="note", captured_by=moderator, captured_text="n")
+
+    results, errors = run_concurrently(
+        [
+            lambda i=i: retract_evidence(evidence=original, retracted_by=lead, reason=f"twice {i}")
+            for i in range(8)
+        ]
+    )
+
+    assert len([r for r in results if r is not None]) == 1
+    assert len(errors) == 7 and all(isinstance(e, Conflict) for e in errors), errors
+    assert Evidence.objects.filter(retracts=original).count() == 1
+    case.refresh_from_db()
+    assert case.evidence_count == 0

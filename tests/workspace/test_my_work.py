@@ -9,6 +9,7 @@ from django.utils import timezone
 from cases.models import Assignment, AssignmentState, Label, Role
 from cases.review_selectors import claimable_items
 from cases.services.labels import submit_label
+from cases.services.lead_cases import add_queue_reviewer
 from cases.services.queues import claim_next_item, create_queue_from_case, set_queue_active
 from cases.workspace_selectors import get_work_overview_for_user
 from tests.factories import CaseFactory, MembershipFactory, UserFactory
@@ -270,3 +271,17 @@ def test_an_expired_lease_cannot_be_released_and_says_so(mod_client, moderator, 
     response = mod_client.post(reverse("frontend:work-release", args=[lease.pk]), follow=True)
     assert "expired" in html(response)
     assert not Label.objects.exists()
+
+
+def test_a_queue_with_a_reviewer_list_is_work_only_for_its_reviewers(team_a, lead, moderator):
+    case = case_with_accounts(team_a, lead, accounts=2)
+    listed = create_queue_from_case(case=case, name="Listed", created_by=lead)
+    create_queue_from_case(case=case, name="Open", created_by=lead)
+    add_queue_reviewer(queue=listed, reviewer=moderator, added_by=lead)
+    other = member(team_a)
+
+    def names(user):
+        return sorted(w.queue.name for w in get_work_overview_for_user(user=user, team=team_a).queues)
+
+    assert names(moderator) == ["Listed", "Open"]
+    assert names(other) == ["Open"]
