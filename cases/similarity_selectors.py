@@ -2,7 +2,8 @@
 
 **Freshness.** An account's stored answer (its suggestions) is *fresh* when the newest
 computation that covered it — a succeeded ``similarity_sweep`` job of scope ``team`` (every
-platform, at most the default threshold) or of scope ``account`` for this account, under the
+platform, at most the default threshold), of scope ``account`` for this account, or of scope
+``accounts`` (a batch refresh after an import or a new account) listing it, under the
 team's current settings — read the database (``result["as_of"]``) after all of these:
 
 - the account's last change (``updated_at``) and its newest post;
@@ -105,13 +106,21 @@ def similarity_as_of(account: Account) -> datetime | None:
     threshold = default_threshold(team)
     jobs = (
         Job.objects.filter(team_id=team.pk, kind=JobKind.SIMILARITY_SWEEP, status=JobStatus.SUCCEEDED)
-        .filter(Q(params__scope="team") | Q(params__scope="account", params__account_id=account.pk))
+        .filter(
+            Q(params__scope="team")
+            | Q(params__scope="account", params__account_id=account.pk)
+            # A batch refresh (cases.services.similar_refresh) whose id range holds the account;
+            # membership is checked below.
+            | Q(params__scope="accounts", params__first__lte=account.pk, params__last__gte=account.pk)
+        )
         .order_by("-finished_at", "-pk")
         .values_list("params", "result")[:MARKER_JOBS]
     )
     best = None
     for params, result in jobs:
         if not isinstance(params, dict) or config_key(params.get("settings")) != current:
+            continue
+        if params.get("scope") == "accounts" and account.pk not in params.get("account_ids", ()):
             continue
         if params.get("scope") == "team" and float(params.get("threshold", 1.0)) > threshold:
             continue

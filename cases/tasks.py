@@ -61,3 +61,21 @@ def refresh_similar_for_account_task(job_id: int) -> None:
             return
         account = Account.objects.select_related("team").get(pk=job.params["account_id"], team=job.team)
         refresh_similar_for_account(account=account, requested_by=job.created_by, job=job)
+
+
+@shared_task
+def refresh_similar_for_accounts_task(
+    team_id: int, account_ids: list[int], requested_by_id: int | None = None
+) -> None:
+    """The top-k refresh of a batch of new or changed accounts (``queue_similar_refresh``). Ids
+    only; the service records its own Job row. A team deleted meanwhile is nothing to do."""
+    from django.contrib.auth import get_user_model
+
+    from cases.models import Team
+    from cases.services.similar_refresh import refresh_similar_for_accounts
+
+    team = Team.objects.filter(pk=team_id).first()
+    if team is None:
+        return
+    user = get_user_model().objects.filter(pk=requested_by_id).first() if requested_by_id else None
+    refresh_similar_for_accounts(team=team, account_ids=account_ids, requested_by=user)

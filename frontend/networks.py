@@ -15,7 +15,7 @@ from django.views.decorators.http import require_POST, require_safe
 
 from cases.errors import CaseError
 from cases.models import Job, JobKind, Team
-from cases.selectors import list_teams_for_user
+from cases.selectors import get_case_for_user, list_teams_for_user
 from cases.services.similarity import create_case_from_cluster, start_similarity_sweep
 from cases.similarity_selectors import describe_networks, list_possible_networks, list_possible_recreations
 
@@ -40,7 +40,7 @@ def networks_page(request: HttpRequest, team_slug: str) -> HttpResponse:
     describe_networks(list(page.object_list), team=team)
     last_sweep = (
         Job.objects.filter(team=team, kind=JobKind.SIMILARITY_SWEEP)
-        .exclude(params__scope="account")
+        .exclude(params__scope__in=["account", "accounts"])  # top-k refreshes are not sweeps
         .order_by("-created_at", "-pk")
         .first()
     )
@@ -80,11 +80,24 @@ def network_create_case(request: HttpRequest, team_slug: str) -> HttpResponse:
 @require_POST
 @login_required
 def network_sweep(request: HttpRequest, team_slug: str) -> HttpResponse:
+    """Sweep the team, or with ``case`` (the case page's "Find similar accounts") that case's
+    neighbourhood: the best matches of its accounts. A case of another team is a 404."""
     team, _ = _team_for_user(request, team_slug)
+    case = None
+    if request.POST.get("case"):
+        try:
+            case_id = int(request.POST["case"])
+        except ValueError:
+            raise Http404("No such case.") from None
+        case = get_case_for_user(request.user, case_id)
+        if case.team_id != team.pk:
+            raise Http404("No such case.")
     try:
-        job = start_similarity_sweep(team=team, created_by=request.user)
+        job = start_similarity_sweep(team=team, created_by=request.user, case=case)
     except CaseError as exc:
         messages.error(request, exc.message)
+        if case is not None:
+            return redirect("frontend:case-detail", case_id=case.pk)
         return redirect("frontend:networks", team_slug=team.slug)
     return redirect("frontend:job-detail", job_id=job.pk)
 

@@ -86,6 +86,10 @@ def celery_worker(transactional_db):
 
     from annotator.celery import app
 
+    # A transactional test without a worker leaves what its commits queued (an import, the
+    # similar-accounts refresh of a new account) in the broker: drop it, or this worker would run
+    # another test's task first.
+    app.control.purge()
     # No ping check: it needs a result backend, and outcomes live on Job rows instead. A task
     # sent before the consumer is up simply waits in the broker.
     with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=10) as worker:

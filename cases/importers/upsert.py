@@ -376,6 +376,9 @@ class BundleWriter:
             self._update_rows(
                 Post, list(POST_DEFAULTS), [{**state[key], "id": existing[key]["id"]} for key in dirty]
             )
+            # A changed post changes what its account is like: stamp the account, so the
+            # similarity index (which follows ``updated_at``) re-reads it without a rebuild.
+            Account.objects.filter(pk__in={key[0] for key in dirty}).update(updated_at=now)
 
     def _unkeyed_posts(
         self, resolved: list[tuple[PostRecord, int]], counts: dict[str, int]

@@ -18,6 +18,7 @@ from cases.models import (
 
 from .access import require_member
 from .audit import record_event, snapshot
+from .similar_refresh import queue_similar_refresh
 
 ACCOUNT_FIELDS = [
     "external_id",
@@ -44,7 +45,9 @@ def create_account(
     source: str = AccountSource.MANUAL,
     **fields,
 ) -> Account:
-    """Create an account, unique per team, platform and normalized handle."""
+    """Create an account, unique per team, platform and normalized handle. Once the transaction
+    commits, its similar accounts are computed on a worker (``queue_similar_refresh``: no write
+    here, so the account's one audit event stays the only one)."""
     require_member(created_by, team)
     if platform not in Platform.values:
         raise InvalidInput(
@@ -77,6 +80,7 @@ def create_account(
         target=account,
         data=snapshot(account, ["platform", "handle", *ACCOUNT_FIELDS]),
     )
+    queue_similar_refresh(team=team, account_ids=[account.pk], requested_by=created_by)
     return account
 
 

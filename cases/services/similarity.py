@@ -2,8 +2,9 @@
 
 The engine knows nothing of the database; this module feeds it and stores what it finds:
 
-- **records**: a team's accounts, posts and brand links become ``AccountRecord``s in a handful of
-  streaming ``values_list`` queries (never one per account);
+- **records**: a team's accounts, posts and brand links become ``AccountRecord``s a batch of
+  accounts at a time, a few queries per batch (never one per account), fed to an
+  ``IndexBuilder`` so that a sweep never holds all the records at once;
 - **sweeps** (``start_similarity_sweep`` → ``similarity_sweep_task`` → ``run_similarity_sweep``):
   every pair above a threshold, stored as ``SimilaritySuggestion`` rows, then one
   ``similarity.sweep_completed`` audit event;
@@ -19,7 +20,7 @@ covered (``team``: every platform; ``platform``; ``case``: the top matches of a 
 what freshness is measured against (``cases.similarity_selectors``).
 
 **Why the partitions of a sweep run one after another in one task.** Building the index is most
-of a sweep's cost (29 s of 46 s at 100k accounts in bench/similarity_speed.py) and every
+of a sweep's cost (about 60 % at 100k accounts in bench/similarity_db.py) and every
 partition needs the whole index, so a chord of one task per partition would build it once per
 partition, and without a result backend a chord cannot join anyway. The task builds the index
 once and runs the partitions in order; each finished partition is recorded on the Job row
@@ -36,13 +37,13 @@ import json
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import transaction
-from django.db.models import FloatField, Func, TextField
+from django.db.models import Count, FloatField, Func, Max, TextField
 from django.db.models.functions import Cast
 from django.utils import timezone
 
@@ -69,6 +70,7 @@ from cases.models import (
     Verdict,
 )
 from cases.similarity.engine import AccountRecord, Index, Match, PostRecord, SimilarityConfig, sweep
+from cases.similarity.index import IndexBuilder
 from cases.similarity_selectors import (
     RECREATION_VERB,
     SimilarAccount,
@@ -92,7 +94,7 @@ TOP_K_MIN_SCORE = 0.2
 CASE_TOP_K = 200
 DEFAULT_PARTITIONS = 8
 # Suggestions are written this many at a time, each batch in its own transaction.
-WRITE_BATCH = 500
+WRITE_BATCH = 2_000
 # Same margin as ``upsert_suggestion``: a dismissed pair comes back only if its score rises above
 # the score it was dismissed at by more than this.
 RESURFACE_MARGIN = 0.1
@@ -116,7 +118,9 @@ CACHE_MAX_ACCOUNTS = 200_000
 CACHE_TEAMS = 2
 # Changed accounts beyond this many are cheaper to rebuild than to add one by one.
 MAX_INCREMENTAL = 2_000
-READ_CHUNK = 10_000
+# Accounts read (with their posts) and extracted at a time: ~9k posts at 9 posts an account,
+# well under a second: the Job hears from the reading phase at least that often.
+READ_BATCH = 1_000
 # The Job row hears from a running sweep at least this often (the UI's "still alive" signal).
 HEARTBEAT_SECONDS = 0.5
 
@@ -230,6 +234,110 @@ def _brands_by_account(
     }
 
 
+def _record_scope(team: Team, platform: str | None, account_ids: list[int] | None):
+    accounts = Account.objects.filter(team=team)
+    posts = Post.objects.filter(account__team=team)
+    if platform:
+        accounts = accounts.filter(platform=platform)
+        posts = posts.filter(account__platform=platform)
+    if account_ids is not None:
+        accounts = accounts.filter(pk__in=account_ids)
+        posts = posts.filter(account_id__in=account_ids)
+    return accounts, posts
+
+
+def scope_brand_domains(
+    *, team: Team, platform: str | None = None, account_ids: Iterable[int] | None = None
+) -> set[str]:
+    """The domains of the brands that accounts in scope run or amplify: what ``Index.build``
+    would collect from the records' ``brand_domains`` (two queries)."""
+    links = BrandAccount.objects.filter(brand__team=team)
+    if platform:
+        links = links.filter(account__platform=platform)
+    if account_ids is not None:
+        links = links.filter(account_id__in=list(account_ids))
+    brand_ids = set(links.values_list("brand_id", flat=True))
+    domains = BrandDomain.objects.filter(brand_id__in=brand_ids).values_list("domain", flat=True)
+    return {d.lower() for d in domains}
+
+
+def iter_record_batches(
+    *,
+    team: Team,
+    platform: str | None = None,
+    account_ids: Iterable[int] | None = None,
+    progress: Callable[[int, int], None] | None = None,
+    batch: int = READ_BATCH,
+) -> Iterator[list[AccountRecord]]:
+    """The team's accounts (of one platform, or only ``account_ids``) as engine records, with
+    their posts and brands, ``batch`` accounts at a time in id order: a few queries per batch
+    (the accounts after the last id, then their posts by an ``account_id`` range that the
+    foreign-key index answers), so a caller never holds more than one batch of records.
+
+    Reference accounts are included (flagged ``reference``): their posts count towards base rates
+    and are what copies are copied from. ``progress(done, total)`` counts posts and accounts.
+    """
+    from django.db import connection
+
+    account_ids = list(account_ids) if account_ids is not None else None
+    accounts, posts = _record_scope(team, platform, account_ids)
+    total = 0
+    if progress:
+        total = posts.count() + accounts.count()
+        progress(0, total)
+    brands = _brands_by_account(team, account_ids)
+    no_brands: tuple[frozenset[int], frozenset[str]] = (frozenset(), frozenset())
+    fields = ("pk", "platform", "handle", "display_name", "bio", "created", "avatar_phash", "kind")
+    account_rows = accounts.order_by("pk").annotate(created=Epoch("created_on_platform")).values_list(*fields)
+    post_rows = (
+        posts.order_by()
+        .annotate(posted=Epoch("posted_at"), links_text=Cast("links", TextField()))
+        .values_list("account_id", "text", "posted", "links_text", "copied_from_id")
+    )
+    done = 0
+    last = None
+    while True:
+        page = account_rows.filter(pk__gt=last) if last is not None else account_rows
+        rows = list(page[:batch])
+        if not rows:
+            return
+        low, last = rows[0][0], rows[-1][0]
+        # Plain cursor rows: Django's per-row machinery costs more than the rest of the read.
+        sql, params = post_rows.filter(account_id__gte=low, account_id__lte=last).query.sql_with_params()
+        by_account: dict[int, list[PostRecord]] = {}
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            for account_id, text, posted_at, links, copied_from_id in cursor.fetchall():
+                posts_of = by_account.get(account_id)
+                if posts_of is None:
+                    posts_of = by_account[account_id] = []
+                posts_of.append(PostRecord(text or "", posted_at, _links(links), copied_from_id))
+        records = []
+        for pk, plat, handle, name, bio, created, phash, kind in rows:
+            brand_ids, brand_domains = brands.get(pk, no_brands)
+            own_posts = by_account.pop(pk, ())
+            done += 1 + len(own_posts)
+            records.append(
+                AccountRecord(
+                    id=pk,
+                    platform=plat,
+                    handle=handle,
+                    display_name=name,
+                    bio=bio,
+                    created_at=created,
+                    avatar_phash=_phash(phash),
+                    posts=own_posts,
+                    brand_ids=brand_ids,
+                    brand_domains=brand_domains,
+                    reference=kind == AccountKind.REFERENCE,
+                )
+            )
+        del by_account
+        yield records
+        if progress:
+            progress(min(done, total), total)
+
+
 def load_records(
     *,
     team: Team,
@@ -237,69 +345,14 @@ def load_records(
     account_ids: Iterable[int] | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> list[AccountRecord]:
-    """The team's accounts (of one platform, or only ``account_ids``) as engine records, with
-    their posts and brands: four queries whatever the number of accounts, each streamed in chunks.
-
-    Reference accounts are included (flagged ``reference``): their posts count towards base rates
-    and are what copies are copied from. ``progress(done, total)`` counts posts then accounts.
-    """
-    accounts = Account.objects.filter(team=team)
-    posts = Post.objects.filter(account__team=team)
-    if platform:
-        accounts = accounts.filter(platform=platform)
-        posts = posts.filter(account__platform=platform)
-    if account_ids is not None:
-        account_ids = list(account_ids)
-        accounts = accounts.filter(pk__in=account_ids)
-        posts = posts.filter(account_id__in=account_ids)
-    total = 0
-    if progress:
-        total = posts.count() + accounts.count()
-        progress(0, total)
-    done = 0
-    by_account: dict[int, list[PostRecord]] = {}
-    rows = (
-        posts.order_by()
-        .annotate(posted=Epoch("posted_at"), links_text=Cast("links", TextField()))
-        .values_list("account_id", "text", "posted", "links_text", "copied_from_id")
-    )
-    for account_id, text, posted_at, links, copied_from_id in rows.iterator(chunk_size=READ_CHUNK):
-        by_account.setdefault(account_id, []).append(
-            PostRecord(
-                text=text or "", posted_at=posted_at, links=_links(links), copied_from_id=copied_from_id
-            )
+    """``iter_record_batches`` as one list (small scopes: a changed account, a test)."""
+    return [
+        record
+        for records in iter_record_batches(
+            team=team, platform=platform, account_ids=account_ids, progress=progress
         )
-        done += 1
-        if progress and done % READ_CHUNK == 0:
-            progress(done, total)
-    brands = _brands_by_account(team, account_ids)
-    no_brands: tuple[frozenset[int], frozenset[str]] = (frozenset(), frozenset())
-    records = []
-    fields = ("pk", "platform", "handle", "display_name", "bio", "created", "avatar_phash", "kind")
-    rows = accounts.order_by("pk").annotate(created=Epoch("created_on_platform")).values_list(*fields)
-    for pk, plat, handle, name, bio, created, phash, kind in rows.iterator(chunk_size=READ_CHUNK):
-        brand_ids, brand_domains = brands.get(pk, no_brands)
-        records.append(
-            AccountRecord(
-                id=pk,
-                platform=plat,
-                handle=handle,
-                display_name=name,
-                bio=bio,
-                created_at=created,
-                avatar_phash=_phash(phash),
-                posts=by_account.pop(pk, ()),
-                brand_ids=brand_ids,
-                brand_domains=brand_domains,
-                reference=kind == AccountKind.REFERENCE,
-            )
-        )
-        done += 1
-        if progress and done % READ_CHUNK == 0:
-            progress(done, total)
-    if progress:
-        progress(total, total)
-    return records
+        for record in records
+    ]
 
 
 # --- the warm index ----------------------------------------------------------------------------------
@@ -310,6 +363,7 @@ class _CachedIndex:
     index: Index
     synced_at: datetime  # every change before this (minus CLOCK_SLACK) is in the index
     built: float  # time.monotonic() of the build
+    brand_state: tuple = ()  # _brand_state() when built: brand domains and links it reflects
 
 
 _cache: OrderedDict[tuple, _CachedIndex] = OrderedDict()
@@ -332,13 +386,22 @@ def _accounts_in_scope(team: Team, platform: str | None):
     return accounts.filter(platform=platform) if platform else accounts
 
 
-def _needs_rebuild_since(team: Team, since: datetime) -> bool:
-    """Changes an incremental sync cannot follow: a new brand (its domains change how every
-    account's links read) or an import (it may update accounts in bulk, without their
-    ``updated_at``)."""
+def _brand_state(team: Team) -> tuple:
+    """A fingerprint of the team's brand domains and brand links (count and highest id of each;
+    rows are only ever added or deleted, never edited): two cheap aggregates."""
+    domains = BrandDomain.objects.filter(brand__team=team).aggregate(n=Count("pk"), top=Max("pk"))
+    links = BrandAccount.objects.filter(brand__team=team).aggregate(n=Count("pk"), top=Max("pk"))
+    return (domains["n"], domains["top"], links["n"], links["top"])
+
+
+def _needs_rebuild_since(team: Team, since: datetime, brand_state: tuple) -> bool:
+    """Changes an incremental sync cannot follow: a new brand, or a brand domain or brand link
+    added or removed (domains change how every account's links read). An import is followed
+    like any other change: it stamps ``updated_at`` on every account it changes, posts included
+    (``cases.importers.upsert``), so the accounts it brought in are queryable at once."""
     return (
         MediaBrand.objects.filter(team=team, created_at__gte=since).exists()
-        or AuditEvent.objects.filter(team=team, verb="import.completed", at__gte=since).exists()
+        or _brand_state(team) != brand_state
     )
 
 
@@ -356,7 +419,7 @@ def _changed_account_ids(team: Team, platform: str | None, since: datetime) -> s
 def _sync(entry: _CachedIndex, team: Team, platform: str | None, started: datetime) -> bool:
     """Bring a warm index up to date; False when only a rebuild can."""
     since = entry.synced_at - CLOCK_SLACK
-    if _needs_rebuild_since(team, since):
+    if _needs_rebuild_since(team, since, entry.brand_state):
         return False
     changed = _changed_account_ids(team, platform, since)
     if len(changed) > MAX_INCREMENTAL:
@@ -389,19 +452,21 @@ def build_index(
         if progress
         else None
     )
-    records = load_records(team=team, platform=platform, progress=read)
+    brand_state = _brand_state(team)
+    builder = IndexBuilder(config, scope_brand_domains(team=team, platform=platform))
+    # Read and extract a batch at a time on this thread (its connection; progress after every
+    # batch), then assemble the arrays in the engine thread while this one keeps the Job alive.
+    for records in iter_record_batches(team=team, platform=platform, progress=read):
+        builder.add(records)
+    n_records = builder.count
     index_progress = (lambda d, t: progress(d, t, f"Indexing accounts: {d:,} of {t:,}")) if progress else None
-    # An empty scope (a platform nobody is on) is an empty index: Index.build needs one record.
-    if records:
-        index = _with_heartbeat(
-            lambda seen: Index.build(records, config, progress=seen), index_progress, len(records)
-        )
-    else:
-        index = Index(config)
+    index = _with_heartbeat(lambda seen: builder.finish(), index_progress, n_records)
     if remember and len(index) <= CACHE_MAX_ACCOUNTS:
         with _cache_lock:
             key = _cache_key(team, platform, settings)
-            _cache[key] = _CachedIndex(index=index, synced_at=started, built=time.monotonic())
+            _cache[key] = _CachedIndex(
+                index=index, synced_at=started, built=time.monotonic(), brand_state=brand_state
+            )
             _cache.move_to_end(key)
             while len(_cache) > CACHE_TEAMS:
                 _cache.popitem(last=False)
@@ -411,8 +476,9 @@ def build_index(
 def team_index(*, team: Team, platform: str | None = None) -> tuple[Index, datetime]:
     """The team's index, warm in this process: built once, then brought up to date with the
     accounts and posts that changed since (a few queries and ``Index.add`` per changed account),
-    rebuilt when that cannot be followed (a new brand, an import, a deleted account) or every
-    ``INDEX_MAX_AGE_SECONDS``. Returns it with ``as_of``: every change before that time is in it.
+    rebuilt when that cannot be followed (a brand, brand domain or brand link added or removed, a
+    deleted account) or every ``INDEX_MAX_AGE_SECONDS``. Returns it with ``as_of``: every change
+    before that time is in it.
 
     Holds a process-wide lock while it syncs: two requests of one process do not build twice.
     """

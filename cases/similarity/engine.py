@@ -73,16 +73,24 @@ def sweep(
     """
     threshold = index.config.default_threshold if threshold is None else threshold
     index.compact()
+    index.blocking_matrices()  # built once per index; before the first report, not inside a chunk
     rows = _partition_rows(index, partitions, partition)
     total = len(rows)
     if progress:
         progress(0, total)
-    for a, b, done in candidate_pairs(index, rows, chunk_rows=chunk_rows):
-        found = matches_for_pairs(index, a, b, threshold=threshold)
-        found.sort(key=lambda m: (m.a_id, m.b_id))
-        yield from found
-        if progress:
-            progress(done, total)
+    # pairs read handles and names row by row: decode the packed strings once for the sweep
+    index.handles.unpacked(True)
+    index.names.unpacked(True)
+    try:
+        for a, b, done in candidate_pairs(index, rows, chunk_rows=chunk_rows):
+            found = matches_for_pairs(index, a, b, threshold=threshold)
+            found.sort(key=lambda m: (m.a_id, m.b_id))
+            yield from found
+            if progress:
+                progress(done, total)
+    finally:
+        index.handles.unpacked(False)
+        index.names.unpacked(False)
 
 
 def clusters(matches: Iterable[Match], min_size: int = 2, *, strong_only: bool = False) -> list[list[int]]:

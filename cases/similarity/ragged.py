@@ -11,7 +11,8 @@ import numpy as np
 
 class Ragged:
     def __init__(self, indptr: np.ndarray, values: np.ndarray, data: np.ndarray | None = None) -> None:
-        self.indptr = np.asarray(indptr, dtype=np.int64)
+        indptr = np.asarray(indptr)
+        self.indptr = indptr if indptr.dtype in (np.int32, np.int64) else indptr.astype(np.int64)
         self.values = values
         self.data = data
         self.extra: list[tuple[np.ndarray, np.ndarray | None]] = []

@@ -7,19 +7,27 @@ Every signal is 0..1. Key-based signals sum the *rarity* of the keys two account
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import numpy as np
 from rapidfuzz import fuzz, process
-from scipy.stats import poisson
+from scipy.special import gammainc
 
 from cases.similarity.config import FAMILIES, FAMILY_NAMES, SIGNALS, SimilarityConfig
 from cases.similarity.features import KIND_COUNT, Kind, describe_shape
 
 if TYPE_CHECKING:
     from cases.similarity.index import Index
+
+
+class K:
+    """The kinds as plain ints: an ``IntEnum`` member costs a descriptor lookup at every use,
+    and scoring uses them a few hundred times per call."""
+
+
+for _kind in Kind:
+    setattr(K, _kind.name, int(_kind))
 
 # A signal is listed in a match's reasons from this score on.
 MIN_SHOWN = 0.05
@@ -111,6 +119,25 @@ def _co_timed(ta: np.ndarray, tb: np.ndarray, window: float) -> int:
     return int(np.count_nonzero(np.minimum(before, after) <= window))
 
 
+def _co_timed_pairs(index: Index, a: np.ndarray, b: np.ndarray, window: float) -> np.ndarray:
+    """``_co_timed`` for many pairs at once: each pair's post times are laid out on one axis
+    (pair * span + time), so one binary search finds every post's nearest post of the other."""
+    pa, ta, _ = index.times.gather(a)
+    pb, tb, _ = index.times.gather(b)
+    if not len(ta) or not len(tb):
+        return np.zeros(len(a))
+    base = min(ta.min(), tb.min())
+    span = max(ta.max(), tb.max()) - base + 4.0 * window + 1.0
+    code_b = pb * span + (tb - base)  # ascending: pairs in order, each row's times sorted
+    pos = np.searchsorted(code_b, pa * span + (ta - base))
+    hit = np.zeros(len(ta), dtype=bool)
+    for at in (pos - 1, pos):  # the nearest of b's posts before and after, in the same pair
+        inside = (at >= 0) & (at < len(tb))
+        at = np.clip(at, 0, len(tb) - 1)
+        hit |= inside & (pb[at] == pa) & (np.abs(ta - tb[at]) <= window)
+    return np.bincount(pa[hit], minlength=len(a)).astype(np.float64)
+
+
 def score_pairs(index: Index, a: np.ndarray, b: np.ndarray) -> PairScores:
     """Every signal for every pair (a[i], b[i]) of index rows, vectorised."""
     config = index.config
@@ -137,16 +164,14 @@ def score_pairs(index: Index, a: np.ndarray, b: np.ndarray) -> PairScores:
     # -- copy-paste: the same rare text, an edited copy (shared passages), the same source post.
     # One copied post shows up as up to three keys (text, passages, source); evidence counts
     # posts, so the kinds are not added up: the strongest kind counts, the others a quarter.
-    per_kind = np.stack(
-        [evidence[:, Kind.TEXT], evidence[:, Kind.SOURCE], 0.35 * evidence[:, Kind.PASSAGE]], axis=1
-    )
+    per_kind = np.stack([evidence[:, K.TEXT], evidence[:, K.SOURCE], 0.35 * evidence[:, K.PASSAGE]], axis=1)
     strongest = per_kind.max(axis=1)
     copy = strongest + 0.25 * (per_kind.sum(axis=1) - strongest)
     scores["copy_paste"] = _saturate(copy, 2.8)
 
     # -- links, domains, hashtags, mentions
-    links = evidence[:, Kind.URL] + 0.5 * (
-        evidence[:, Kind.DOMAIN] + evidence[:, Kind.HASHTAG] + evidence[:, Kind.MENTION]
+    links = evidence[:, K.URL] + 0.5 * (
+        evidence[:, K.DOMAIN] + evidence[:, K.HASHTAG] + evidence[:, K.MENTION]
     )
     scores["links"] = _saturate(links, 2.0)
 
@@ -154,20 +179,20 @@ def score_pairs(index: Index, a: np.ndarray, b: np.ndarray) -> PairScores:
     # share of the corpus links to them (a typosquat is never "common")
     brand_share = df / max(index.n_alive, 1)
     brand_value = np.clip(1.0 - brand_share / 0.25, 0.0, 1.0)
-    is_brand = (kind == Kind.BRAND) | (kind == Kind.BRAND_DOMAIN)
+    is_brand = (kind == K.BRAND) | (kind == K.BRAND_DOMAIN)
     brand = np.bincount(sp[is_brand], weights=brand_value[is_brand], minlength=n)
     scores["brand"] = _saturate(brand, 0.5)
 
     # -- name and bio: weighted Jaccard of their words, weighted by rarity
     ka = index.col_kind[ca]
     kb = index.col_kind[cb]
-    need_a = (ka == Kind.NAME_TOKEN) | (ka == Kind.BIO_TOKEN) | (ka == Kind.AVATAR_BAND)
-    need_b = (kb == Kind.NAME_TOKEN) | (kb == Kind.BIO_TOKEN) | (kb == Kind.AVATAR_BAND)
+    need_a = (ka == K.NAME_TOKEN) | (ka == K.BIO_TOKEN) | (ka == K.AVATAR_BAND)
+    need_b = (kb == K.NAME_TOKEN) | (kb == K.BIO_TOKEN) | (kb == K.AVATAR_BAND)
     pa_n, ka_n, dfa = pa[need_a], ka[need_a], index.df[ca[need_a]]
     pb_n, kb_n, dfb = pb[need_b], kb[need_b], index.df[cb[need_b]]
     ra, rb = index.rarity(dfa), index.rarity(dfb)
 
-    def weighted_jaccard(k: Kind) -> tuple[np.ndarray, np.ndarray]:
+    def weighted_jaccard(k: int) -> tuple[np.ndarray, np.ndarray]:
         both = evidence[:, k]
         total = _per_row_sum(pa_n, ra, ka_n == k, n) + _per_row_sum(pb_n, rb, kb_n == k, n) - both
         with np.errstate(invalid="ignore", divide="ignore"):
@@ -175,13 +200,13 @@ def score_pairs(index: Index, a: np.ndarray, b: np.ndarray) -> PairScores:
 
     # A name is worth what its words are worth: "Karen" or "John Smith" match thousands of
     # accounts, so even an exact match needs rare words (about 1.5 words' worth) to count fully.
-    name_jaccard, name_shared = weighted_jaccard(Kind.NAME_TOKEN)
-    names_a = [index.names[i] for i in a.tolist()]
-    names_b = [index.names[i] for i in b.tolist()]
+    name_jaccard, name_shared = weighted_jaccard(K.NAME_TOKEN)
+    one_a = n > 1 and a[0] == a[-1] and bool((a == a[0]).all())  # top-k: one account against many
+    names_a = [index.names[int(a[0])]] * n if one_a else index.names.take(a)
+    names_b = index.names.take(b)
     name_ratio = process.cpdist(names_a, names_b, scorer=fuzz.ratio, workers=1) / 100.0
     name_worth = (
-        _per_row_sum(pa_n, ra, ka_n == Kind.NAME_TOKEN, n)
-        + _per_row_sum(pb_n, rb, kb_n == Kind.NAME_TOKEN, n)
+        _per_row_sum(pa_n, ra, ka_n == K.NAME_TOKEN, n) + _per_row_sum(pb_n, rb, kb_n == K.NAME_TOKEN, n)
     ) / 2.0
     scores["name"] = np.maximum(
         name_jaccard * np.clip(name_shared / 1.5, 0.0, 1.0),
@@ -189,14 +214,14 @@ def score_pairs(index: Index, a: np.ndarray, b: np.ndarray) -> PairScores:
     )
     aux["name_ratio"] = name_ratio
 
-    bio_jaccard, bio_shared = weighted_jaccard(Kind.BIO_TOKEN)
+    bio_jaccard, bio_shared = weighted_jaccard(K.BIO_TOKEN)
     # a one- or two-word bio is not much of a fingerprint even when it is rare
     scores["bio"] = bio_jaccard * np.clip(bio_shared / 3.0, 0.0, 1.0)
     aux["bio_jaccard"] = bio_jaccard
 
     # -- handles: string similarity, and a shared shape worth its rarity
-    handles_a = [index.handles[i] for i in a.tolist()]
-    handles_b = [index.handles[i] for i in b.tolist()]
+    handles_a = [index.handles[int(a[0])]] * n if one_a else index.handles.take(a)
+    handles_b = index.handles.take(b)
     ratio = process.cpdist(handles_a, handles_b, scorer=fuzz.ratio, workers=1) / 100.0
     shortest = np.minimum(
         np.fromiter(map(len, handles_a), dtype=np.float64, count=n),
@@ -214,8 +239,8 @@ def score_pairs(index: Index, a: np.ndarray, b: np.ndarray) -> PairScores:
     distance = np.bitwise_count(index.avatar[a] ^ index.avatar[b]).astype(np.float64)
     closeness = _ramp(config.avatar_max_distance - distance, 0.0, config.avatar_max_distance)
     # how many accounts use (nearly) this photo: the least common of its four hash quarters
-    band_a = ka_n == Kind.AVATAR_BAND
-    band_b = kb_n == Kind.AVATAR_BAND
+    band_a = ka_n == K.AVATAR_BAND
+    band_b = kb_n == K.AVATAR_BAND
     min_a = np.full(n, np.inf)
     min_b = np.full(n, np.inf)
     np.minimum.at(min_a, pa_n[band_a], dfa[band_a].astype(np.float64))
@@ -238,19 +263,20 @@ def score_pairs(index: Index, a: np.ndarray, b: np.ndarray) -> PairScores:
         * (2.0 * config.co_window_seconds)
         / max(index.post_span, 1.0)
     )
-    for i in np.flatnonzero(counts[:, Kind.WINDOW] >= 2).tolist():
-        co_count[i] = _co_timed(
-            index.times.row(int(a[i]))[0], index.times.row(int(b[i]))[0], config.co_window_seconds
-        )
+    timed = np.flatnonzero(counts[:, K.WINDOW] >= 2)
+    if len(timed):
+        co_count[timed] = _co_timed_pairs(index, a[timed], b[timed], config.co_window_seconds)
     scores["co_timing"] = _saturate(np.maximum(co_count - 1.0 - 3.0 * expected, 0.0), 2.0)
     aux["co_count"] = co_count
     aux["co_expected"] = expected
 
     # -- creation: created in the same window, and that window is a burst: the chance of that
     # many sign-ups in one window at the corpus's rate (Poisson) is tiny
-    is_created = kind == Kind.CREATED
+    is_created = kind == K.CREATED
     expected_signups = max(index.created_rate * 2.0 * config.creation_window_seconds, 1e-6)
-    surprise = -poisson.logsf(df[is_created] - 1, expected_signups) / math.log(10.0)
+    # the Poisson tail P(X >= df) = P(df, mu), the regularised lower incomplete gamma function
+    with np.errstate(divide="ignore"):
+        surprise = -np.log10(gammainc(np.maximum(df[is_created], 1).astype(np.float64), expected_signups))
     creation = np.zeros(n)
     np.maximum.at(creation, sp[is_created], np.clip((surprise - 3.0) / 5.0, 0.0, 1.0))
     burst_size = np.zeros(n)
@@ -293,12 +319,13 @@ def explain(index: Index, pairs: PairScores, i: int, signal: str) -> str:
     counts = pairs.counts[i]
     aux = pairs.aux
 
-    def labels(kind: Kind, limit: int = 3) -> str:
+    def labels(kind: int, limit: int = 3) -> str:
         lo, hi = np.searchsorted(pairs.shared_pair, [i, i + 1])
         cols = pairs.shared_col[lo:hi]
         chosen = cols[index.col_kind[cols] == kind]
-        chosen = chosen[np.argsort(index.df[chosen], kind="stable")]  # rarest first
-        names = index.col_labels(chosen[:limit])
+        # rarest first, then alphabetically: the same order in every process
+        named = sorted(zip(index.df[chosen].tolist(), map(index.col_label, chosen.tolist()), strict=True))
+        names = [label for _, label in named if label][:limit]
         more = len(chosen) - len(names)
         return ", ".join(names) + (f" and {more} more" if more > 0 and names else "")
 
@@ -314,9 +341,9 @@ def explain(index: Index, pairs: PairScores, i: int, signal: str) -> str:
             return f"same display name '{index.names[a]}'"
         return f"display names '{index.names[a]}' and '{index.names[b]}' are {aux['name_ratio'][i]:.0%} alike"
     if signal == "bio":
-        if counts[Kind.BIO_WHOLE]:
-            return f"identical bio ({_plural(int(counts[Kind.BIO_TOKEN]), 'word')})"
-        return f"bios share {_plural(int(counts[Kind.BIO_TOKEN]), 'uncommon word')}"
+        if counts[K.BIO_WHOLE]:
+            return f"identical bio ({_plural(int(counts[K.BIO_TOKEN]), 'word')})"
+        return f"bios share {_plural(int(counts[K.BIO_TOKEN]), 'uncommon word')}"
     if signal == "avatar":
         users = int(aux["avatar_users"][i])
         dist = int(aux["avatar_distance"][i])
@@ -324,20 +351,20 @@ def explain(index: Index, pairs: PairScores, i: int, signal: str) -> str:
         return same + (f", used by {users} accounts" if users > 2 else "")
     if signal == "copy_paste":
         parts = []
-        if counts[Kind.TEXT]:
-            parts.append(_plural(int(counts[Kind.TEXT]), "near-identical post"))
-        if counts[Kind.SOURCE]:
-            parts.append(_plural(int(counts[Kind.SOURCE]), "post") + " copied from the same source")
-        if counts[Kind.PASSAGE] and not counts[Kind.TEXT]:
-            parts.append(_plural(int(counts[Kind.PASSAGE]), "shared passage"))
+        if counts[K.TEXT]:
+            parts.append(_plural(int(counts[K.TEXT]), "near-identical post"))
+        if counts[K.SOURCE]:
+            parts.append(_plural(int(counts[K.SOURCE]), "post") + " copied from the same source")
+        if counts[K.PASSAGE] and not counts[K.TEXT]:
+            parts.append(_plural(int(counts[K.PASSAGE]), "shared passage"))
         return ", ".join(parts) or "copied text"
     if signal == "content":
         return f"posts {aux['content_cosine'][i]:.0%} alike in wording (TF-IDF cosine)"
     if signal == "links":
         parts = []
-        if counts[Kind.URL]:
-            parts.append(_plural(int(counts[Kind.URL]), "same link"))
-        for kind, word in ((Kind.DOMAIN, "domain"), (Kind.HASHTAG, "hashtag"), (Kind.MENTION, "mention")):
+        if counts[K.URL]:
+            parts.append(_plural(int(counts[K.URL]), "same link"))
+        for kind, word in ((K.DOMAIN, "domain"), (K.HASHTAG, "hashtag"), (K.MENTION, "mention")):
             if counts[kind]:
                 parts.append(f"{_plural(int(counts[kind]), word)} ({labels(kind)})")
         return "; ".join(parts)
@@ -351,8 +378,8 @@ def explain(index: Index, pairs: PairScores, i: int, signal: str) -> str:
         hours = 2 * index.config.creation_window_seconds / 3600
         return f"created in the same burst ({int(aux['burst_size'][i])} accounts within {hours:g} h)"
     if signal == "brand":
-        domains = labels(Kind.BRAND_DOMAIN)
-        brands = labels(Kind.BRAND)
+        domains = labels(K.BRAND_DOMAIN)
+        brands = labels(K.BRAND)
         if domains:
             return f"same brand domain {domains}" + (f" ({brands})" if brands else "")
         return f"both run or amplify {brands}"
@@ -382,27 +409,35 @@ def matches_for_pairs(
     if limit is not None:
         order = order[:limit]
     weights = index.config.weights
+    live = [(k, s) for k, s in enumerate(SIGNALS) if weights.get(s, 0.0) > 0]
+    # the chosen pairs' numbers as Python floats, read once (not one numpy scalar at a time)
+    table = np.stack([pairs.scores[s][order] for _, s in live], axis=1).tolist() if live else []
+    agreeing_table = np.stack(
+        [families[f][order] >= index.config.family_agree for f in FAMILY_NAMES], axis=1
+    ).tolist()
+    lows, highs = low[order].tolist(), high[order].tolist()
+    scores, strong = combined[order].tolist(), (agree[order] >= 2).tolist()
     matches = []
-    for i in order.tolist():
+    for j, i in enumerate(order.tolist()):
+        row = table[j] if live else []
         shown = [
-            (weights.get(s, 0.0) * float(pairs.scores[s][i]), s)
-            for s in SIGNALS
-            if pairs.scores[s][i] >= MIN_SHOWN and weights.get(s, 0.0) > 0
+            (-weights[s] * value, k, s, value)
+            for (k, s), value in zip(live, row, strict=True)
+            if value >= MIN_SHOWN
         ]
-        shown.sort(key=lambda item: (-item[0], SIGNALS.index(item[1])))
+        shown.sort()
         signals = tuple(
-            Signal(signal=s, score=round(float(pairs.scores[s][i]), 4), detail=explain(index, pairs, i, s))
-            for _, s in shown
+            Signal(signal=s, score=round(value, 4), detail=explain(index, pairs, i, s))
+            for _, _, s, value in shown
         )
-        agreeing = tuple(f for f in FAMILY_NAMES if families[f][i] >= index.config.family_agree)
         matches.append(
             Match(
-                a_id=int(low[i]),
-                b_id=int(high[i]),
-                score=float(combined[i]),
+                a_id=lows[j],
+                b_id=highs[j],
+                score=scores[j],
                 signals=signals,
-                strong=bool(agree[i] >= 2),
-                families=agreeing,
+                strong=strong[j],
+                families=tuple(f for f, ok in zip(FAMILY_NAMES, agreeing_table[j], strict=True) if ok),
             )
         )
     return matches

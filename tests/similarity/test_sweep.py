@@ -61,6 +61,26 @@ def test_records_are_read_in_a_fixed_number_of_queries(team_a):
     assert queries(lambda: load_records(team=team_a)) == few
 
 
+def test_records_stream_a_batch_at_a_time_in_id_order_with_their_own_posts(team_a, corpus):
+    whole = load_records(team=team_a)
+    batches = list(similarity.iter_record_batches(team=team_a, batch=7))
+    assert [len(b) for b in batches[:-1]] == [7] * (len(batches) - 1) and len(batches) > 3
+    streamed = [r for b in batches for r in b]
+    assert [r.id for r in streamed] == sorted(r.id for r in whole)
+    by_id = {r.id: r for r in whole}
+    assert all(list(r.posts) == list(by_id[r.id].posts) and r.posts for r in streamed)
+    # a few queries per batch, whatever the number of posts in it
+    assert queries(lambda: list(similarity.iter_record_batches(team=team_a, batch=7))) <= 4 + 2 * len(batches)
+
+
+def test_the_sweep_index_is_the_engine_index_of_the_same_records(team_a, corpus):
+    from cases.similarity.engine import Index, sweep
+
+    built, _ = similarity.build_index(team=team_a, remember=False)
+    direct = Index.build(load_records(team=team_a))
+    assert list(sweep(built, 0.3)) == list(sweep(direct, 0.3))
+
+
 def test_records_carry_posts_brands_and_the_reference_flag(team_a, lead):
     from cases.services.accounts import create_media_brand
 

@@ -209,6 +209,108 @@ def test_sweep_includes_accounts_added_since_the_build():
     assert 7777 in {m.other(1) for m in index.top_k(1, k=20)}  # still right after compaction
 
 
+def test_an_empty_corpus_builds_an_empty_index_that_accounts_can_be_added_to():
+    index = Index.build([])
+    assert len(index) == 0 and list(sweep(index)) == []
+    posts = [PostRecord(text=f"the very same words in post number {i}", posted_at=T0 + i) for i in range(3)]
+    index.add(AccountRecord(id=1, platform="x", handle="first_one", posts=posts))
+    index.add(AccountRecord(id=2, platform="x", handle="second_one", posts=posts))
+    assert [m.other(1) for m in index.top_k(1)] == [2]
+    assert pairs(sweep(index, 0.1)) == [(1, 2)]
+
+
+def test_a_key_one_account_held_becomes_shared_evidence_when_an_added_account_holds_it():
+    records = corpus()
+    index = Index.build(records)
+    loner = next(r for r in records if r.id == 1000)  # organic: its posts are its own
+    singles = len(index.single_key)
+    assert singles > 0  # held by one account: not a column...
+    assert (index.df[~np.isin(index.col_kind, [2, 3, 16])] >= 2).all()  # ...every other column is shared
+    copier = AccountRecord(id=7777, platform="x", handle="copycat", posts=list(loner.posts))
+    index.add(copier)
+    (match,) = [m for m in index.top_k(7777) if m.other(7777) == 1000]
+    details = {s.signal: s.detail for s in match.signals}
+    assert details["copy_paste"] == "4 near-identical posts"
+    assert 7777 in {m.other(1000) for m in index.top_k(1000)}
+    # the same after the index folds the added rows in, and for a third copy added after that
+    assert (1000, 7777) in pairs(sweep(index, 0.0))
+    index.add(AccountRecord(id=8888, platform="x", handle="copycat2", posts=list(loner.posts)))
+    assert {1000, 7777} <= {m.other(8888) for m in index.top_k(8888)}
+    index.remove(1000)
+    assert 1000 not in {m.other(8888) for m in index.top_k(8888)}
+    assert 7777 in {m.other(8888) for m in index.top_k(8888)}
+
+
+def test_an_index_changed_by_adds_and_removes_sweeps_like_one_built_from_scratch():
+    """Adds that make keys shared (a copy of an account's own posts), removals, replacements:
+    after them the index scores exactly like a fresh build of the same accounts. (Content is
+    off: added accounts keep the build's TF-IDF vocabulary by design.)"""
+    config = SimilarityConfig.from_overrides({"weights": {"content": 0.0}})
+    records = corpus(organic=300)
+    index = Index.build(records, config)
+    final = {r.id: r for r in records}
+    organic_ids = sorted(i for i in final if i >= 1000)
+    rng = random.Random(4)
+    for n, source in enumerate(rng.sample(organic_ids, 12)):
+        copy = AccountRecord(
+            id=50_000 + n, platform="x", handle=f"copy{n}_of_{source}", posts=list(final[source].posts[:3])
+        )
+        index.add(copy)
+        final[copy.id] = copy
+    for gone in [*rng.sample(organic_ids, 8), 1, 50_003]:
+        index.remove(gone)
+        del final[gone]
+    changed = AccountRecord(id=2, platform="x", handle="renamed", posts=list(final[3].posts))
+    index.add(changed)
+    final[2] = changed
+    fresh = Index.build(list(final.values()), config)
+    some = [*range(50_000, 50_012), *rng.sample(sorted(final), 25)]
+    some = [a for a in some if a in final]
+    assert index.moved and index.keys.extra  # not folded in yet
+    assert [index.top_k(a) for a in some] == [fresh.top_k(a) for a in some]
+    assert list(sweep(index, 0.2)) == list(sweep(fresh, 0.2))  # folded in (compact) first
+    assert [index.top_k(a) for a in some] == [fresh.top_k(a) for a in some]
+
+
+def check_one_core_and_two_cores_agree() -> None:
+    """Build the same corpus serially and with the forked extraction; every array must match."""
+    import cases.similarity.index as index_module
+
+    records = corpus(organic=900)
+    index_module.PARALLEL_MIN = 10**9
+    serial = Index.build(records)
+    index_module.PARALLEL_MIN = 100
+    index_module.BUILD_BATCH = 128
+    used = []
+    add_parallel = index_module.IndexBuilder.add_parallel
+    index_module.IndexBuilder.add_parallel = lambda self, *args: (
+        used.append(add_parallel(self, *args)) or used[-1]
+    )
+    parallel = Index.build(records)
+    assert used == [True], "the build did not fork"
+    for name in ("ids", "col_key", "df", "single_key", "post_rows", "term_key"):
+        assert np.array_equal(getattr(serial, name), getattr(parallel, name)), name
+    assert np.array_equal(serial.keys.values, parallel.keys.values)
+    assert np.array_equal(serial.content.data, parallel.content.data)
+    assert list(sweep(serial, 0.2)) == list(sweep(parallel, 0.2))
+
+
+def test_the_index_is_the_same_whether_extracted_on_one_core_or_two():
+    # In a fresh interpreter: the build forks only in a single-threaded process, and the test
+    # process has other threads (live servers, workers) by the time this runs in the suite.
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "from tests.unit.test_similarity_engine import check_one_core_and_two_cores_agree as c; c()",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+
+
 # ---------------------------------------------------------------- sweep
 def test_sweep_finds_the_planted_networks_and_no_organic_cluster():
     index = Index.build(corpus())
