@@ -32,8 +32,9 @@ COPY . .
 # the dummy key exists for this one command and is not in the image's environment.
 RUN SECRET_KEY=build-only DEBUG=0 python manage.py collectstatic --no-input \
     && python -m compileall -q annotator cases frontend \
-    && mkdir -p "$VAR_DIR" "$MEDIA_ROOT" \
-    && chown app:app "$VAR_DIR" "$MEDIA_ROOT"
+    && mkdir -p "$VAR_DIR" "$MEDIA_ROOT" /data/keys \
+    && chown app:app "$VAR_DIR" "$MEDIA_ROOT" /data/keys \
+    && chmod 700 /data/keys
 
 USER app
 
