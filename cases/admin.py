@@ -227,3 +227,59 @@ class ApiTokenAdmin(ReadOnlyAdmin):
     search_fields = ["name", "prefix", "user__username"]
     list_select_related = ["user"]
     exclude = ["token_hash"]
+
+
+@admin.register(models.CustodyEvent)
+class CustodyEventAdmin(ReadOnlyAdmin):
+    # Browser capture: the chain of custody after capture. Append-only like the audit trail.
+    list_display = ["at", "action", "evidence", "user"]
+    list_filter = ["action"]
+    search_fields = ["evidence__id"]
+    list_select_related = ["evidence", "user"]
+    date_hierarchy = "at"
+
+
+# Lead console, case queue: saved filters, queue reviewer lists and the case queue's stored columns.
+@admin.register(models.SavedFilter)
+class SavedFilterAdmin(ReadOnlyAdmin):
+    list_display = ["name", "user", "team", "query", "updated_at"]
+    list_filter = ["team"]
+    search_fields = ["name", "user__username"]
+    list_select_related = ["user", "team"]
+
+
+@admin.register(models.QueueReviewer)
+class QueueReviewerAdmin(ReadOnlyAdmin):
+    list_display = ["queue", "user", "added_by", "added_at"]
+    search_fields = ["queue__name", "user__username"]
+    list_select_related = ["queue", "user", "added_by"]
+
+
+@admin.register(models.CaseQueueStats)
+class CaseQueueStatsAdmin(ReadOnlyAdmin):
+    list_display = ["case", "agreement", "conflicts", "consensus_name", "open_suggestions", "refreshed_at"]
+    list_filter = ["team"]
+    list_select_related = ["case"]
+
+
+@admin.register(models.CaseQueueWatermark)
+class CaseQueueWatermarkAdmin(ReadOnlyAdmin):
+    list_display = ["team", "last_event_id", "refreshed_at"]
+    list_select_related = ["team"]
+
+
+# Lead console, review: adjudicated verdicts and enforcement outcomes.
+@admin.register(models.Adjudication)
+class AdjudicationAdmin(ReadOnlyAdmin):
+    list_display = ["case", "account", "verdict", "decided_by", "created_at"]
+    list_filter = ["verdict"]
+    search_fields = ["account__handle", "case__title"]
+    list_select_related = ["case", "account", "decided_by"]
+
+
+@admin.register(models.AccountOutcome)
+class AccountOutcomeAdmin(ReadOnlyAdmin):
+    list_display = ["case", "account", "outcome", "set_by", "set_at"]
+    list_filter = ["outcome"]
+    search_fields = ["account__handle", "case__title"]
+    list_select_related = ["case", "account", "set_by"]

@@ -29,3 +29,22 @@ class NotAllowed(CaseError):
 
     status_code = 403
     code = "forbidden"
+
+
+class TooLarge(CaseError):
+    """An uploaded artefact is over its size limit."""
+
+    status_code = 413
+    code = "file_too_large"
+
+
+class HashMismatch(CaseError):
+    """The SHA-256 the client computed is not the SHA-256 of the bytes that arrived."""
+
+    code = "hash_mismatch"
+
+
+class UnsupportedFile(CaseError):
+    """A file is not what its field takes (decoded, not guessed from its name or claimed type)."""
+
+    code = "unsupported_file"

@@ -9,7 +9,9 @@ Two rules shape every read here:
 * **Blindness (no anchoring).** A reviewer sees other reviewers' verdicts on an account only after
   labelling that account, and other voters' choices on a case only after voting — or once the case
   is decided or closed, when there is nothing left to anchor. Counts ("3 labels", "4 votes") are
-  shown before that: they reveal no choice.
+  shown before that: they reveal no choice. Leads and admins are not blind to labels: they
+  adjudicate disagreements, so they see every verdict. ``is_review_blind`` is the one place the
+  rule lives; the labels API, the case export and the workspace pages all ask it.
 """
 
 import datetime
@@ -48,6 +50,24 @@ SETTLED_STATUSES = (CaseStatus.DECIDED, CaseStatus.CLOSED)
 # explainable (a high vote weighs as much as a low and a moderate together): it orders actors by
 # how strongly reviewers back them without pretending to be a probability.
 CONFIDENCE_WEIGHTS: dict[str, int] = {Confidence.LOW: 1, Confidence.MODERATE: 2, Confidence.HIGH: 3}
+
+
+def is_review_blind(*, user, case: Case, membership: Membership | None = None) -> bool:
+    """Whether ``user`` reviews ``case`` blind: sees other reviewers' labels only on accounts they
+    labelled themselves (and others' votes, in an export, not at all).
+
+    False for leads and admins of the case's team (they adjudicate, so they weigh every label) and
+    for everyone once the case is decided or closed (nothing left to anchor). True otherwise —
+    also for a user who is not in the team, who should not have got this far. Pass ``membership``
+    when the caller already has it, to save the query.
+    """
+    if case.status in SETTLED_STATUSES:
+        return False
+    if membership is None:
+        if user is None or not user.is_authenticated:
+            return True
+        membership = Membership.objects.filter(user=user, team_id=case.team_id).first()
+    return membership is None or membership.role not in (Role.LEAD, Role.ADMIN)
 
 
 def _require_membership(user, team) -> Membership:
@@ -323,8 +343,8 @@ class LabelAgreement:
 
 
 def list_label_agreement_for_user(*, case: Case, user) -> dict[int, LabelAgreement]:
-    """Agreement so far for every account on the case, keyed by account id, in three queries."""
-    _require_membership(user, case.team)
+    """Agreement so far for every account on the case, keyed by account id, in four queries."""
+    membership = _require_membership(user, case.team)
     account_ids = list(CaseAccount.objects.filter(case=case).values_list("account_id", flat=True))
     counts: dict[int, dict[str, int]] = {pk: {} for pk in account_ids}
     for row in (
@@ -339,10 +359,10 @@ def list_label_agreement_for_user(*, case: Case, user) -> dict[int, LabelAgreeme
             "account_id", "verdict"
         )
     )
-    settled = case.status in SETTLED_STATUSES
+    blind = is_review_blind(user=user, case=case, membership=membership)
     result = {}
     for pk in account_ids:
-        hidden = pk not in mine and not settled
+        hidden = pk not in mine and blind
         result[pk] = LabelAgreement(
             account_id=pk,
             label_count=sum(counts[pk].values()),
@@ -355,7 +375,7 @@ def list_label_agreement_for_user(*, case: Case, user) -> dict[int, LabelAgreeme
 
 def get_label_agreement_for_user(*, case: Case, account: Account, user) -> LabelAgreement:
     """Agreement so far on one account (the review screen with labels_per_item > 1)."""
-    _require_membership(user, case.team)
+    membership = _require_membership(user, case.team)
     if account.team_id != case.team_id:
         raise Http404("No such object.")
     verdicts = dict(
@@ -367,7 +387,7 @@ def get_label_agreement_for_user(*, case: Case, account: Account, user) -> Label
     )
     mine = Label.objects.filter(case=case, account=account, annotator=user).values_list("verdict", flat=True)
     my_verdict = mine.first()
-    hidden = my_verdict is None and case.status not in SETTLED_STATUSES
+    hidden = my_verdict is None and is_review_blind(user=user, case=case, membership=membership)
     return LabelAgreement(
         account_id=account.pk,
         label_count=sum(verdicts.values()),

@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from . import imports, views, workspace
+from . import imports, lead_report, views, workspace
 
 app_name = "frontend"
 urlpatterns = [
@@ -54,4 +54,37 @@ urlpatterns = [
     path(
         "evidence/files/<int:file_id>/preview/", workspace.evidence_file_preview, name="evidence-file-preview"
     ),
+    # Lead console, case queue and queue monitor (frontend/lead_queue.py).
+    path("leads/", include("frontend.lead_queue")),
+    # Lead console, network graph and printable report (frontend/lead_report.py).
+    path("cases/<int:case_id>/graph/", lead_report.case_graph, name="case-graph"),
+    path("cases/<int:case_id>/report/", lead_report.case_report, name="case-report"),
+]
+
+# Browser capture: the bookmarklet's window and the capture settings page (frontend/capture.py).
+from . import capture  # noqa: E402
+
+urlpatterns += [
+    path("capture/", capture.capture_window, name="capture"),
+    path("settings/capture/", capture.settings_capture, name="settings-capture"),
+    path("settings/signing-key.pem", capture.signing_key_pem, name="signing-key-pem"),
+]
+
+# Lead console, review: agreement and adjudication, decision, outcomes, timeline (frontend/lead_review.py).
+from . import lead_review  # noqa: E402
+
+urlpatterns += [
+    path("cases/<int:case_id>/agreement/", lead_review.case_agreement, name="lead-agreement"),
+    path(
+        "cases/<int:case_id>/accounts/<int:account_id>/adjudicate/",
+        lead_review.case_adjudicate,
+        name="lead-adjudicate",
+    ),
+    path("leads/queues/<int:queue_id>/agreement/", lead_review.queue_agreement, name="lead-queue-agreement"),
+    path("cases/<int:case_id>/decision/", lead_review.case_decision, name="lead-decision"),
+    path("cases/<int:case_id>/decision/decide/", lead_review.case_decide, name="lead-decide"),
+    path("cases/<int:case_id>/decision/reopen/", lead_review.case_reopen, name="lead-reopen"),
+    path("cases/<int:case_id>/outcomes/", lead_review.case_outcomes, name="lead-outcomes"),
+    path("cases/<int:case_id>/outcomes/set/", lead_review.case_outcomes_set, name="lead-outcomes-set"),
+    path("cases/<int:case_id>/timeline/", lead_review.case_timeline, name="lead-timeline"),
 ]

@@ -31,6 +31,7 @@ from cases.models import (
     Actor,
     Assignment,
     AssignmentState,
+    CustodyAction,
     EvidenceFile,
     EvidenceKind,
     Technique,
@@ -47,6 +48,7 @@ from cases.selectors import (
     list_case_accounts,
     list_teams_for_user,
 )
+from cases.services.custody import custody_file, record_custody_event
 from cases.services.evidence import Upload, record_evidence, retract_evidence
 from cases.services.labels import submit_label
 from cases.services.queues import claim_next_item, release_item
@@ -87,6 +89,7 @@ WORK_TEAM_SESSION_KEY = "work_team"
 # Shown as escaped source: enough of a captured page to read, not enough to stall the page.
 SOURCE_PREVIEW_BYTES = 200_000
 IMAGE_MAX_SIDE = 1600
+CUSTODY_SHOWN = 50  # the latest custody events on the evidence page; the manifest has them all
 # The captured page is an adversary's page: no script, nothing fetched from anywhere, its own
 # inline styles only, framed by our pages alone. ``sandbox`` gives it an opaque origin too.
 CAPTURE_PREVIEW_CSP = (
@@ -560,6 +563,11 @@ def evidence_detail(request: HttpRequest, evidence_id: int) -> HttpResponse:
                 }
             )
     view = request.GET.get("view", "source")
+    # Every view is a link in the item's chain of custody (one INSERT; cases.services.custody).
+    record_custody_event(
+        evidence=evidence, action=CustodyAction.VIEWED, user=request.user, detail={"via": "app"}
+    )
+    custody = list(evidence.custody_events.select_related("user").order_by("-at", "-pk")[:CUSTODY_SHOWN])
     return render(
         request,
         "frontend/workspace/evidence_detail.html",
@@ -572,6 +580,7 @@ def evidence_detail(request: HttpRequest, evidence_id: int) -> HttpResponse:
             else None,
             "captures": captures,
             "capture_view": "preview" if view == "preview" else "source",
+            "custody": custody,
         },
     )
 
@@ -609,6 +618,9 @@ def evidence_file_download(request: HttpRequest, file_id: int) -> HttpResponse:
     """The stored bytes, exactly as hashed, as a download and never as a page: whatever the file
     claims to be, the browser is told it is opaque bytes to save."""
     file = get_evidence_file_for_user(request.user, file_id)
+    record_custody_event(
+        evidence=file.evidence, action=CustodyAction.DOWNLOADED, user=request.user, detail=custody_file(file)
+    )
     name = f"evidence-{file.evidence_id}-{file.sha256[:12]}{_EXTENSIONS.get(file.content_type, '.bin')}"
     response = FileResponse(
         file.file.open("rb"), as_attachment=True, filename=name, content_type="application/octet-stream"

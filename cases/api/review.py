@@ -23,7 +23,6 @@ from rest_framework import mixins, status
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from cases.exporters.case import review_visible_to
 from cases.models import (
     Assignment,
     AttributionDecision,
@@ -33,7 +32,12 @@ from cases.models import (
     Membership,
     Queue,
 )
-from cases.review_selectors import get_queue_stats_for_user, get_vote_tally_for_user, get_votes_for_lead
+from cases.review_selectors import (
+    get_queue_stats_for_user,
+    get_vote_tally_for_user,
+    get_votes_for_lead,
+    is_review_blind,
+)
 from cases.selectors import get_case_for_user, list_teams_for_user
 from cases.services.access import LEAD_ROLES
 from cases.services.case_status import assign_lead, close_case, set_case_priority
@@ -275,7 +279,7 @@ class CaseLabelApi(mixins.ListModelMixin, ApiViewSet):
             return Label.objects.none()
         case, user = self.get_case(), self.request.user
         labels = Label.objects.filter(case=case)
-        if not review_visible_to(user, case):
+        if is_review_blind(user=user, case=case):
             # Every label on an account the user labelled (their own among them); nothing else.
             labelled = Label.objects.filter(case=case, annotator=user.pk).values("account_id")
             labels = labels.filter(account_id__in=labelled)

@@ -369,7 +369,7 @@ class CaseAccountInput(serializers.Serializer):
 
 
 class ExportQuery(serializers.Serializer):
-    format = serializers.ChoiceField(choices=["json", "csv"], default="json")
+    format = serializers.ChoiceField(choices=["json", "csv", "stix"], default="json")
 
     def to_internal_value(self, data):
         # From a query string DRF would read `?format=` as "not given" and use the default; a
@@ -1166,3 +1166,8 @@ class CaseExportSerializer(serializers.Serializer):
     vote_count = serializers.IntegerField()
     decision = _ExportDecision(allow_null=True)
     decision_history = _ExportDecision(many=True)
+    manifest = serializers.DictField(
+        required=False,
+        help_text="JSON exports: the signed evidence manifest, as GET /api/cases/{case_id}/manifest/ "
+        "returns it (docs/extension.md).",
+    )

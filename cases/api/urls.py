@@ -75,3 +75,15 @@ urlpatterns = [
         name="docs",
     ),
 ]
+
+# Browser capture and signed evidence manifests (cases/api/captures.py, docs/extension.md).
+from . import captures  # noqa: E402
+
+urlpatterns += [
+    path("captures/", captures.CaptureApi.as_view({"post": "create"}), name="capture-list"),
+    path(
+        "cases/<int:case_id>/manifest/",
+        captures.CaseManifestApi.as_view({"get": "retrieve"}),
+        name="case-manifest",
+    ),
+]

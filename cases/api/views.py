@@ -25,6 +25,8 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
 from cases.exporters.case import iter_case_csv, iter_case_json, review_visible_to
+from cases.exporters.manifest import signed_manifest
+from cases.exporters.stix import iter_case_stix
 from cases.models import (
     Account,
     AccountSource,
@@ -33,6 +35,7 @@ from cases.models import (
     AuditEvent,
     CaptureMethod,
     CaseAccount,
+    CustodyAction,
     Evidence,
     EvidenceFile,
     MediaBrand,
@@ -49,6 +52,7 @@ from cases.selectors import get_case_for_user, list_cases_for_user, list_jobs_fo
 from cases.services.access import LEAD_ROLES, require_member
 from cases.services.accounts import create_account, create_actor, create_media_brand, create_post
 from cases.services.cases import add_account_to_case, create_case, remove_account_from_case
+from cases.services.custody import record_case_export, record_custody_event
 from cases.services.evidence import Upload, record_evidence, retract_evidence
 from cases.services.imports import start_bundle_import, start_indicator_import
 from cases.services.queues import create_queue_from_case
@@ -244,31 +248,52 @@ class CaseApi(
         description=(
             "`format=json` (default): one nested document. `format=csv`: one row per account on the "
             "case, its labels summarised (verdict counts, techniques), its standing evidence with "
-            "SHA-256s, and the standing decision. Other reviewers' labels and votes are included for "
-            "leads and admins, and for everyone once the case is decided or closed (`review_hidden`)."
+            "SHA-256s, and the standing decision. `format=stix`: a STIX 2.1 bundle (identity of the "
+            "team, campaign for the case, intrusion sets for actors, `attributed-to` with confidence "
+            "low 15 / moderate 50 / high 85, `user-account`, `domain-name` and `url` observables with "
+            "indicators, opinions for votes; ids are stable across exports). Other reviewers' labels "
+            "and votes are included for leads and admins, and for everyone once the case is decided "
+            "or closed (`review_hidden`)."
         ),
         parameters=[
             OpenApiParameter(
-                "format", OpenApiTypes.STR, OpenApiParameter.QUERY, enum=["json", "csv"], default="json"
+                "format",
+                OpenApiTypes.STR,
+                OpenApiParameter.QUERY,
+                enum=["json", "csv", "stix"],
+                default="json",
             )
         ],
         responses={
             (200, "application/json"): serializers.CaseExportSerializer,
             (200, "text/csv"): OpenApiResponse(OpenApiTypes.STR, description="CSV, one row per account."),
+            (200, "application/stix+json"): OpenApiResponse(
+                OpenApiTypes.OBJECT, description="STIX 2.1 bundle."
+            ),
         },
     )
     @action(detail=True, methods=["get"], filter_backends=[], pagination_class=None)
     def export(self, request, pk=None):
         case = self.get_object()
         fmt = self.validated(serializers.ExportQuery, data=request.query_params)["format"]
+        # Every exported item's chain of custody records this export (cases.services.custody).
+        record_case_export(case=case, user=request.user, export_format=fmt)
         reveal = review_visible_to(request.user, case)
         if fmt == "csv":
             chunks = iter_case_csv(case, viewer=request.user, reveal_review=reveal)
             response = StreamingHttpResponse(chunks, content_type="text/csv; charset=utf-8")
+        elif fmt == "stix":
+            chunks = iter_case_stix(case, viewer=request.user, reveal_review=reveal)
+            response = StreamingHttpResponse(chunks, content_type="application/stix+json;version=2.1")
         else:
-            chunks = iter_case_json(case, viewer=request.user, reveal_review=reveal, now=timezone.now())
+            now = timezone.now()
+            manifest = signed_manifest(case, generated_by=request.user, now=now)
+            chunks = iter_case_json(
+                case, viewer=request.user, reveal_review=reveal, now=now, manifest=manifest
+            )
             response = StreamingHttpResponse(chunks, content_type="application/json")
-        response["Content-Disposition"] = f'attachment; filename="case-{case.pk}.{fmt}"'
+        extension = "stix.json" if fmt == "stix" else fmt
+        response["Content-Disposition"] = f'attachment; filename="case-{case.pk}.{extension}"'
         add_never_cache_headers(response)
         return response
 
@@ -356,6 +381,14 @@ class EvidenceApi(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Creat
             .prefetch_related("techniques", "files")
             .order_by("-captured_at", "-pk")
         )
+
+    def retrieve(self, request, *args, **kwargs):
+        evidence = self.get_object()
+        # Reading an item is a link in its chain of custody (one INSERT; cases.services.custody).
+        record_custody_event(
+            evidence=evidence, action=CustodyAction.VIEWED, user=request.user, detail={"via": "api"}
+        )
+        return Response(self.get_serializer(evidence).data)
 
     def create(self, request, *args, **kwargs):
         data = self.validated(serializers.EvidenceInput)

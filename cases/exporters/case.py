@@ -24,10 +24,9 @@ from cases.models import (
     CaseStatus,
     Evidence,
     Label,
-    Membership,
-    Role,
     Verdict,
 )
+from cases.review_selectors import is_review_blind
 
 FORMAT = "osint-annotator/case-export"
 VERSION = 1
@@ -62,17 +61,10 @@ CSV_COLUMNS = [
 
 
 def review_visible_to(user, case: Case) -> bool:
-    """Whether ``user`` may see every reviewer's labels and votes on ``case`` in an export.
-
-    Reviewers label and vote blind (no anchoring on each other's choices). Leads and admins
-    weigh them all, and once a case is decided or closed there is nothing left to anchor.
-    Anyone else gets their own labels and vote, and counts.
-    """
-    if case.status in SETTLED:
-        return True
-    return Membership.objects.filter(
-        user=user, team_id=case.team_id, role__in=[Role.LEAD, Role.ADMIN]
-    ).exists()
+    """Whether ``user`` may see every reviewer's labels and votes on ``case`` in an export: the
+    blind-review rule of ``cases.review_selectors.is_review_blind``, the one place it is kept.
+    A blind user gets their own labels and vote, and counts."""
+    return not is_review_blind(user=user, case=case)
 
 
 def _iso(value: datetime.datetime | datetime.date | None) -> str | None:
@@ -199,7 +191,14 @@ def _standing(decisions: list[AttributionDecision]) -> AttributionDecision | Non
     return next((d for d in decisions if d.withdrawn_at is None), None)
 
 
-def iter_case_json(case: Case, *, viewer, reveal_review: bool, now: datetime.datetime) -> Iterator[str]:
+def iter_case_json(
+    case: Case,
+    *,
+    viewer,
+    reveal_review: bool,
+    now: datetime.datetime,
+    manifest: dict[str, Any] | None = None,
+) -> Iterator[str]:
     """The case as one JSON document, in pieces. Evidence carries ``content_sha256`` and each
     file's ``sha256``, so a reader can check the stored artefacts against the report."""
     dump = json.dumps
@@ -286,6 +285,8 @@ def iter_case_json(case: Case, *, viewer, reveal_review: bool, now: datetime.dat
         "decision": _decision_doc(standing) if standing else None,
         "decision_history": [_decision_doc(d) for d in decisions],
     }
+    if manifest is not None:  # the signed evidence manifest (cases.exporters.manifest)
+        tail["manifest"] = manifest
     yield "], " + dump(tail)[1:]
 
 

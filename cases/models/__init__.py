@@ -78,3 +78,12 @@ __all__ = [
     "Technique",
     "Verdict",
 ]
+from .outcomes import AccountOutcome, Adjudication, Outcome  # lead console, review part
+
+__all__ += ["AccountOutcome", "Adjudication", "Outcome"]
+from .leads import CaseQueueStats, CaseQueueWatermark, QueueReviewer, SavedFilter  # noqa: E402
+
+__all__ += ["CaseQueueStats", "CaseQueueWatermark", "QueueReviewer", "SavedFilter"]  # lead console
+from .custody import CustodyAction, CustodyEvent  # noqa: E402  (browser capture, custody trail)
+
+__all__ += ["CustodyAction", "CustodyEvent"]

@@ -80,6 +80,10 @@ class Account(models.Model):
             models.CheckConstraint(
                 condition=~models.Q(handle_normalized=""), name="account_handle_not_empty"
             ),
+            # A stored avatar always has its perceptual hash (cases.services.avatars).
+            models.CheckConstraint(
+                condition=models.Q(avatar="") | ~models.Q(avatar_phash=""), name="account_avatar_has_phash"
+            ),
         ]
         indexes = [
             models.Index(fields=["team", "kind"], name="account_team_kind"),

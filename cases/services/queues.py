@@ -45,6 +45,7 @@ from cases.models import (
     Membership,
     Queue,
     QueueItem,
+    QueueReviewer,
 )
 from cases.review_selectors import REVIEWABLE_STATUSES, claimable_items, live_lease_q
 
@@ -164,7 +165,8 @@ def claim_next_item(*, queue: Queue, user) -> Assignment | None:
     Invariants: a user holds at most one live lease per queue (asking again returns it); an item
     never has more live leases plus completed labels than the queue's ``labels_per_item``; a
     user never holds two leases on one item, nor gets an item back that they labelled, skipped
-    or completed. Any member of the queue's team may claim; a paused queue is a Conflict.
+    or completed. Any member of the queue's team may claim — only the reviewers on its list, once
+    a lead gave it one (``lead_cases.add_queue_reviewer``); a paused queue is a Conflict.
     Locks the user's membership row, then the item row (see the module docstring).
     """
     _lock_membership(user, queue)
@@ -184,6 +186,10 @@ def claim_next_item(*, queue: Queue, user) -> Assignment | None:
         return held  # even from a paused queue: leases already held run on
     if not queue.is_active:
         raise Conflict("This queue is paused; a lead can resume it.")
+    # A queue with a reviewer list (lead console) hands items only to the reviewers on it.
+    reviewers = QueueReviewer.objects.filter(queue=queue)
+    if reviewers.exists() and not reviewers.filter(user=user).exists():
+        raise NotAllowed("You are not on this queue's reviewer list; a lead can add you.")
     item = _lock_next_item(queue, user, now)
     if item is None:
         return None

@@ -61,6 +61,7 @@ OBJECT_ROUTES = {
     "case-votes": lambda w: f"/api/cases/{w.case.pk}/votes/",
     "case-decisions": lambda w: f"/api/cases/{w.case.pk}/decisions/",
     "account-similar": lambda w: f"/api/accounts/{w.account.pk}/similar/",
+    "case-manifest": lambda w: f"/api/cases/{w.case.pk}/manifest/",  # browser capture, signed manifest
 }
 # Writes aimed at team A's objects by URL: name -> (method, URL of team A's object, body). A body
 # that needs ids is built from the outsider's own world (team B), so it would be valid there.
@@ -214,6 +215,9 @@ OTHER_ROUTES = {
     "audit-event-detail",
     "schema",
     "docs",
+    # POST /api/captures/ names the case in a multipart body and answers 404 for another team's:
+    # its outsider, missing-case and no-credential tests are in tests/capture/test_capture_api.py.
+    "capture-list",
 }
 
 

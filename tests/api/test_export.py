@@ -150,7 +150,7 @@ def test_export_of_another_teams_case_is_404(world_a, world_b, outsider_api):
 
 
 def test_an_unknown_format_is_a_400(world_a, lead_api):
-    response = lead_api.get(f"/api/cases/{world_a.case.pk}/export/?format=stix")
+    response = lead_api.get(f"/api/cases/{world_a.case.pk}/export/?format=pdf")
     assert response.status_code == 400 and "format" in error_of(response)["fields"]
 
 

@@ -260,7 +260,8 @@ def test_other_labels_stay_hidden_until_the_user_submits(team_a, double_queue, m
     assert "Authentic <strong>1</strong>" in page and "Inauthentic <strong>1</strong>" in page
 
 
-def test_a_lead_is_blind_too(team_a, double_queue, lead):
+def test_a_lead_is_not_blind(team_a, double_queue, lead):
+    # Leads adjudicate: they see every label (the one rule, review_selectors.is_review_blind).
     first = member(team_a, username="first-labeller")
     taken = claim_next_item(queue=double_queue, user=first)
     submit_label(
@@ -272,8 +273,8 @@ def test_a_lead_is_blind_too(team_a, double_queue, lead):
     )
     client = signed_in(lead)
     page = html(client.get(client.post(reverse("frontend:work-claim", args=[double_queue.pk]))["Location"]))
-    assert "hidden until you submit yours" in page
-    assert "verdict-count" not in page
+    assert "hidden until you submit yours" not in page
+    assert "Authentic <strong>1</strong>" in page
 
 
 # --- labelling -------------------------------------------------------------------------------------
