@@ -28,10 +28,10 @@ that member's posts, at the same moments. Three kinds of trial take turns:
 
 The first two pass ``import_bundle`` (as the import job runs it) a one-account bundle. The service
 trials run first (a third of the trials), then worker and API trials alternate, each trial
-``SETTLE_SECONDS`` after the previous one's refresh finished. Why the order matters: the warm
-index of a process (``cases.services.similarity.team_index``) follows new and changed accounts
-incrementally, but rebuilds from scratch after any import (``import.completed`` within its clock
-slack), so an import's latency is the team's index build time.
+``SETTLE_SECONDS`` after the previous one's refresh finished. The warm index of a
+process (``cases.services.similarity.team_index``) follows new and changed accounts incrementally,
+imports included (the importer stamps ``updated_at`` on every account it changes, posts
+included); it rebuilds only when brands, brand domains or brand links change.
 
 Both processes are warm first (one refresh on the worker, one API answer here), as a running
 deployment is. Exits non-zero only when something fails.
