@@ -5,6 +5,7 @@ from django.db import connection
 
 from cases.models import Role
 from tests.factories import MembershipFactory, TeamFactory, UserFactory
+from tests.support import signed_in
 
 REQUIRE_SERVICES = os.environ.get("REQUIRE_SERVICES") == "1"
 CHROMIUM = "/usr/bin/chromium"
@@ -68,6 +69,21 @@ def admin_user(team_a):
 def outsider(team_b):
     """A moderator of team B: must never see team A's data."""
     return _member(team_b, Role.MODERATOR, "mod-b")
+
+
+@pytest.fixture
+def mod_client(moderator):
+    return signed_in(moderator)
+
+
+@pytest.fixture
+def lead_client(lead):
+    return signed_in(lead)
+
+
+@pytest.fixture
+def outsider_client(outsider):
+    return signed_in(outsider)
 
 
 @pytest.fixture

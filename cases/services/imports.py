@@ -361,26 +361,39 @@ def import_bundle(
             stream.close()
     result = summary.as_dict()
     result["file"] = file_name or name
-    if summary.changed or (job is not None and job.attempts > 1):
-        with transaction.atomic():
-            # Sent when this commits: the import's accounts get their similar accounts.
-            result["similar_refresh"] = queue_similar_refresh_after_import(
-                team=team, since=started, requested_by=user
-            )
-            record_event(
-                team=team,
-                user=user,
-                verb="import.completed",
-                target=job if job is not None else team,
-                data={
-                    "kind": JobKind.IMPORT_BUNDLE,
-                    "resumed": job is not None and job.attempts > 1,
-                    **result,
-                },
-            )
+    _finish_import(
+        team=team,
+        user=user,
+        job=job,
+        kind=JobKind.IMPORT_BUNDLE,
+        started=started,
+        changed=summary.changed,
+        result=result,
+    )
     if progress:
         progress(total, total, describe_result(result))
     return result
+
+
+def _finish_import(
+    *, team: Team, user, job: Job | None, kind: str, started, changed: bool, result: dict
+) -> None:
+    """The end of an import that changed something (or resumed after a killed attempt): its
+    accounts' similar-account refresh, sent when this commits, and the ``import.completed``
+    event that sums the run up, in one transaction."""
+    if not changed and not (job is not None and job.attempts > 1):
+        return
+    with transaction.atomic():
+        result["similar_refresh"] = queue_similar_refresh_after_import(
+            team=team, since=started, requested_by=user
+        )
+        record_event(
+            team=team,
+            user=user,
+            verb="import.completed",
+            target=job if job is not None else team,
+            data={"kind": kind, "resumed": job is not None and job.attempts > 1, **result},
+        )
 
 
 def describe_result(result: dict[str, Any]) -> str:
@@ -523,23 +536,15 @@ def import_indicator_files(
         if progress:
             progress(min(done, total), total, f"{len(results)} of {len(parsed)} files")
     result = {"files": results, "totals": _indicator_totals(results)}
-    changed = result["totals"]["changed"]
-    if changed or (job is not None and job.attempts > 1):
-        with transaction.atomic():
-            result["similar_refresh"] = queue_similar_refresh_after_import(
-                team=team, since=started, requested_by=user
-            )
-            record_event(
-                team=team,
-                user=user,
-                verb="import.completed",
-                target=job if job is not None else team,
-                data={
-                    "kind": JobKind.IMPORT_INDICATORS,
-                    "resumed": job is not None and job.attempts > 1,
-                    **result,
-                },
-            )
+    _finish_import(
+        team=team,
+        user=user,
+        job=job,
+        kind=JobKind.IMPORT_INDICATORS,
+        started=started,
+        changed=bool(result["totals"]["changed"]),
+        result=result,
+    )
     if progress:
         progress(total, total, describe_result(result))
     return result

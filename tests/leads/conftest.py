@@ -9,7 +9,6 @@ Other helpers may append fixtures at the end of this file.
 """
 
 import pytest
-from django.test import Client
 
 from cases.models import AccountKind, Confidence, Role, Verdict
 from cases.services.cases import add_account_to_case
@@ -17,16 +16,7 @@ from cases.services.labels import submit_label
 from cases.services.queues import create_queue_from_case
 from cases.services.votes import cast_vote
 from tests.factories import AccountFactory, ActorFactory, CaseFactory, MembershipFactory, UserFactory
-
-
-def signed_in(user) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
-
-
-def html(response) -> str:
-    return response.content.decode()
+from tests.support import html, signed_in  # noqa: F401 (used by the tests here)
 
 
 @pytest.fixture
@@ -38,21 +28,6 @@ def moderator_2(team_a):
 def outsider_lead(team_b):
     """A lead of team B: a lead, but of the wrong team — still 404 for everything of team A."""
     return MembershipFactory(team=team_b, role=Role.LEAD, user=UserFactory(username="lead-b")).user
-
-
-@pytest.fixture
-def lead_client(lead):
-    return signed_in(lead)
-
-
-@pytest.fixture
-def mod_client(moderator):
-    return signed_in(moderator)
-
-
-@pytest.fixture
-def outsider_client(outsider):
-    return signed_in(outsider)
 
 
 @pytest.fixture

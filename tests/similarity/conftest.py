@@ -6,12 +6,12 @@ import random
 
 import pytest
 from django.db import connection
-from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
 from cases.models import Account, Post
 from cases.services.similarity import clear_index_cache
 from tests.factories import AccountFactory
+from tests.support import signed_in  # noqa: F401 (used by the tests here)
 
 T0 = dt.datetime(2024, 3, 1, 12, 0, tzinfo=dt.UTC)
 
@@ -86,12 +86,6 @@ def copy_network(team, source: list[Account], *, prefix: str, platform: str = "x
 
 def pairs_of(suggestions) -> dict[tuple[int, int], tuple[float, list, str]]:
     return {(s.account_a_id, s.account_b_id): (s.score, s.signals, s.status) for s in suggestions}
-
-
-def signed_in(user) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 def queries(callable_) -> int:

@@ -5,7 +5,6 @@ import io
 
 import pytest
 from django.db import connection
-from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from PIL import Image
 
@@ -13,27 +12,7 @@ from cases.models import AccountKind
 from cases.services.cases import add_account_to_case
 from cases.services.queues import create_queue_from_case
 from tests.factories import AccountFactory, CaseFactory
-
-
-def signed_in(user) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
-
-
-@pytest.fixture
-def mod_client(moderator):
-    return signed_in(moderator)
-
-
-@pytest.fixture
-def lead_client(lead):
-    return signed_in(lead)
-
-
-@pytest.fixture
-def outsider_client(outsider):
-    return signed_in(outsider)
+from tests.support import html, signed_in  # noqa: F401 (used by the tests here)
 
 
 @pytest.fixture
@@ -51,10 +30,6 @@ def case_a(team_a, lead):
 @pytest.fixture
 def queue(case_a, lead):
     return create_queue_from_case(case=case_a, name="Spamouflage suspects", created_by=lead)
-
-
-def html(response) -> str:
-    return response.content.decode()
 
 
 def count_queries(client, url, **kwargs) -> int:
