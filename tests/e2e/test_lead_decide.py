@@ -94,7 +94,7 @@ def test_lead_adjudicates_decides_with_four_eyes_sets_outcomes_and_reads_the_tim
             "Removed"
         )
     assert AccountOutcome.objects.filter(outcome="removed").count() == 2
-    screenshot("leads-outcomes", full_page=False)
+    shutil.copy(screenshot("leads-outcomes", full_page=False), DOCS_IMG / "leads-outcomes.png")
 
     # --- timeline: every step above is in the case's audit trail --------------------------------------
     page.get_by_role("link", name="Timeline", exact=True).click()
@@ -102,4 +102,4 @@ def test_lead_adjudicates_decides_with_four_eyes_sets_outcomes_and_reads_the_tim
     expect(timeline.locator("li.timeline-item").first).to_contain_text("set account outcomes")
     for phrase in ("decided the attribution", "adjudicated an account", "voted on attribution"):
         expect(timeline).to_contain_text(phrase)
-    screenshot("leads-timeline", full_page=False)
+    shutil.copy(screenshot("leads-timeline", full_page=False), DOCS_IMG / "leads-timeline.png")
