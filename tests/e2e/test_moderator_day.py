@@ -160,6 +160,8 @@ def test_a_moderators_day(page, another_page, log_in, live_server, screenshot, d
     assert page.evaluate("window.__sameDocument === true")
     assert CaseAccount.objects.filter(case=lease.item.case, account=lookalike).exists()
 
+    # Once the swapped row has settled, focus is back on it (the next open suggestion, if any).
+    expect(page.locator("[data-suggestion]").first).to_be_focused()
     # j / k walk the lists in page order: from the suggestion to the first post and back.
     page.keyboard.press("j")
     expect(page.locator("#posts article").first).to_be_focused()
