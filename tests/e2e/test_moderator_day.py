@@ -162,11 +162,18 @@ def test_a_moderators_day(page, another_page, log_in, live_server, screenshot, d
 
     # Once the swapped row has settled, focus is back on it (the next open suggestion, if any).
     expect(page.locator("[data-suggestion]").first).to_be_focused()
-    # j / k walk the lists in page order: from the suggestion to the first post and back.
+    # j / k walk the lists in page order: from the suggestion to the item after it and back.
+    walk = page.locator("[data-list-item]:visible")
+    at = walk.evaluate_all("(items) => items.indexOf(document.activeElement)")
+    assert at >= 0, "the focused suggestion is not a list item"
     page.keyboard.press("j")
-    expect(page.locator("#posts article").first).to_be_focused()
+    focused = "document.activeElement ? document.activeElement.outerHTML.slice(0, 200) : null"
+    try:
+        expect(walk.nth(at + 1)).to_be_focused()
+    except AssertionError as error:
+        raise AssertionError(f"after j the focus is on {page.evaluate(focused)}") from error
     page.keyboard.press("k")
-    expect(page.locator("[data-suggestion]").first).to_be_focused()
+    expect(walk.nth(at)).to_be_focused()
 
     # --- attach a repost with "e" and Ctrl+Enter ---------------------------------------------------
     page.keyboard.press("e")

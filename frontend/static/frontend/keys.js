@@ -176,6 +176,10 @@
   document.addEventListener("htmx:afterSettle", function (event) {
     var row = event.detail && event.detail.elt;
     if (!row || !row.matches || !row.matches("[data-suggestion]")) return;
+    // Only when focus went with the swapped row: a user who already moved on (j, a click, a
+    // field) keeps their place.
+    var active = document.activeElement;
+    if (active && active !== document.body && !row.contains(active)) return;
     var rows = Array.prototype.slice.call(document.querySelectorAll("[data-suggestion]"));
     var index = rows.indexOf(row);
     for (var i = index + 1; i < rows.length; i++) {
