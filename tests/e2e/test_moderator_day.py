@@ -160,7 +160,9 @@ def test_a_moderators_day(page, another_page, log_in, live_server, screenshot, d
     assert page.evaluate("window.__sameDocument === true")
     assert CaseAccount.objects.filter(case=lease.item.case, account=lookalike).exists()
 
-    # Once the swapped row has settled, focus is back on it (the next open suggestion, if any).
+    # Once the swapped row has settled (htmx has finished with it, focus restoring included),
+    # focus is back on it (the next open suggestion, if any).
+    expect(page.locator(".htmx-request, .htmx-swapping, .htmx-settling, .htmx-added")).to_have_count(0)
     expect(page.locator("[data-suggestion]").first).to_be_focused()
     # j / k walk the lists in page order: from the suggestion to the item after it and back.
     walk = page.locator("[data-list-item]:visible")
