@@ -12,7 +12,6 @@ import io
 import re
 from dataclasses import dataclass, field
 from typing import Protocol
-from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -36,7 +35,7 @@ from cases.models import (
 from .access import require_member
 from .accounts import create_account
 from .cases import add_account_to_case
-from .evidence import Upload, record_evidence
+from .evidence import Upload, is_web_url, record_evidence
 
 
 class CaptureAction:
@@ -83,11 +82,7 @@ def check_web_url(url: str, *, name: str = "url", required: bool = True) -> str:
         shown = f"'{scheme[:20]}:'" if scheme else "no scheme"
         message = f"Only http and https pages can be captured; this URL has {shown}."
         raise InvalidInput(message, fields={name: [message]})
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        parts = None
-    if parts is None or not parts.hostname:
+    if not is_web_url(url):
         raise InvalidInput("The URL has no host.", fields={name: ["Give an absolute http or https URL."]})
     if len(url) > MAX_URL:
         message = f"The URL is longer than {MAX_URL} characters."

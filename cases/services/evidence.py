@@ -143,13 +143,20 @@ def _same_team(case: Case, **objects) -> None:
             raise InvalidInput(f"No such {name}.")
 
 
+def is_web_url(value: str) -> bool:
+    """An absolute http or https address with a host: what evidence may link to and a capture
+    may record. ``javascript:``, ``data:``, scheme-relative and unparseable values are not."""
+    try:
+        parts = urlsplit(value.strip())
+    except ValueError:  # e.g. an unclosed IPv6 bracket
+        return False
+    return parts.scheme.lower() in ("http", "https") and bool(parts.hostname)
+
+
 def _check_url(field: str, value: str) -> None:
-    """Evidence links point at web pages: http or https with a host. ``javascript:``, ``data:``
-    and the like are refused here, whatever interface the value came through."""
-    if not value:
-        return
-    parts = urlsplit(value.strip())
-    if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
+    """Evidence links point at web pages; anything else is refused here, whatever interface the
+    value came through."""
+    if value and not is_web_url(value):
         raise InvalidInput(
             "Links in evidence must be http:// or https:// addresses.",
             fields={field: ["Enter an http:// or https:// address."]},

@@ -184,6 +184,8 @@ def test_retraction_needs_a_reason(case, moderator):
         ("url", "data:text/html,<script>alert(1)</script>"),
         ("url", "vbscript:msgbox(1)"),
         ("url", "//evil.example/path"),
+        ("url", "http://[::1/unclosed-bracket"),
+        ("url", "https://user@/no-host"),
         ("source_url", "javascript:alert(1)"),
         ("source_url", "file:///etc/passwd"),
     ],
