@@ -5,8 +5,6 @@ from dataclasses import dataclass
 
 import pytest
 from django.core.cache import cache
-from django.db import connection
-from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from PIL import Image
 from rest_framework.test import APIClient
@@ -34,6 +32,7 @@ from tests.factories import (
     PostFactory,
     UserFactory,
 )
+from tests.support import count_queries  # noqa: F401 (the API tests import it from here)
 
 
 @pytest.fixture(autouse=True)
@@ -73,12 +72,6 @@ def error_of(response) -> dict:
     assert isinstance(body["error"]["message"], str) and body["error"]["message"]
     assert isinstance(body["error"]["fields"], dict)
     return body["error"]
-
-
-def count_queries(callable_) -> int:
-    with CaptureQueriesContext(connection) as queries:
-        callable_()
-    return len(queries)
 
 
 @pytest.fixture

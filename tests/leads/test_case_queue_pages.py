@@ -2,8 +2,6 @@
 outsider cannot even see; filters, sorting, saved filters, bulk actions; query counts."""
 
 import pytest
-from django.db import connection
-from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from cases.agreement import percent_agreement
@@ -14,6 +12,7 @@ from cases.services.cases import add_account_to_case
 from cases.services.labels import submit_label
 from tests.factories import AccountFactory, CaseFactory
 from tests.leads.conftest import html
+from tests.support import page_queries
 
 
 def queue_url(team) -> str:
@@ -288,12 +287,6 @@ def test_hostile_titles_and_filter_names_are_escaped(lead_client, team_a, lead):
     assert "<b>x</b>" not in page and "&lt;b&gt;x&lt;/b&gt;" in page
 
 
-def _count(client, url) -> int:
-    with CaptureQueriesContext(connection) as ctx:
-        assert client.get(url).status_code == 200
-    return len(ctx.captured_queries)
-
-
 def test_query_count_is_the_same_for_3_and_30_cases(lead_client, team_a, lead, moderator, actors):
     def make(n):
         for i in range(n):
@@ -302,13 +295,13 @@ def test_query_count_is_the_same_for_3_and_30_cases(lead_client, team_a, lead, m
             add_account_to_case(case=case, account=account, added_by=lead)
             submit_label(case=case, account=account, annotator=moderator, verdict="inauthentic")
 
-    _count(lead_client, queue_url(team_a))  # the team's first view sets up its watermark
+    page_queries(lead_client, queue_url(team_a))  # the team's first view sets up its watermark
     make(3)
-    refresh_few = _count(lead_client, queue_url(team_a))  # rebuilds the 3 changed cases' columns
-    few = _count(lead_client, queue_url(team_a))
+    refresh_few = page_queries(lead_client, queue_url(team_a))  # rebuilds the 3 changed cases' columns
+    few = page_queries(lead_client, queue_url(team_a))
     make(27)
-    refresh_many = _count(lead_client, queue_url(team_a))  # ...and here 27
-    many = _count(lead_client, queue_url(team_a))
+    refresh_many = page_queries(lead_client, queue_url(team_a))  # ...and here 27
+    many = page_queries(lead_client, queue_url(team_a))
     assert refresh_few == refresh_many
     assert few == many
     # Events of the last minute are read again (see refresh_case_queue_stats), so both views

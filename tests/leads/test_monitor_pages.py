@@ -13,6 +13,7 @@ from cases.models import Assignment, AssignmentState, AuditEvent, QueueItem, Que
 from cases.services.labels import submit_label
 from cases.services.queues import claim_next_item
 from tests.leads.conftest import html
+from tests.support import page_queries
 
 
 def monitor_url(queue) -> str:
@@ -182,13 +183,8 @@ def many_queues(lead_case, lead):
 def test_queue_list_and_monitor_query_counts_do_not_grow(
     lead_client, lead_queue, many_queues, team_a, moderator
 ):
-    from django.db import connection
-    from django.test.utils import CaptureQueriesContext
-
     def count(url):
-        with CaptureQueriesContext(connection) as ctx:
-            assert lead_client.get(url).status_code == 200
-        return len(ctx.captured_queries)
+        return page_queries(lead_client, url)
 
     many_queues(3)
     few = count(reverse("frontend:lead-queues", args=[team_a.slug]))

@@ -4,7 +4,6 @@ buttons absent, 404 for other teams), hostile text escaped, query counts that do
 
 import pytest
 from django.db import connection
-from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from cases.models import AccountOutcome, Adjudication, AttributionDecision, AuditEvent, CaseStatus
@@ -16,19 +15,13 @@ from cases.services.votes import cast_vote
 from tests.factories import AccountFactory, ActorFactory, CaseFactory
 from tests.leads.conftest import html, signed_in
 from tests.services.review_support import member
+from tests.support import page_queries
 
 pytestmark = pytest.mark.django_db
 
 
 def url(name, case, *args):
     return reverse(f"frontend:{name}", args=[case.pk, *args])
-
-
-def queries(client, address) -> int:
-    with CaptureQueriesContext(connection) as ctx:
-        response = client.get(address)
-    assert response.status_code == 200, response.status_code
-    return len(ctx.captured_queries)
 
 
 PAGES = ("lead-agreement", "lead-decision", "lead-timeline")
@@ -146,9 +139,9 @@ def test_agreement_page_query_count_does_not_grow(lead_client, lead_case, team_a
                 submit_label(case=lead_case, account=account, annotator=reviewer, verdict=verdict)
 
     add(2)
-    few = queries(lead_client, url("lead-agreement", lead_case))
+    few = page_queries(lead_client, url("lead-agreement", lead_case))
     add(10)
-    many = queries(lead_client, url("lead-agreement", lead_case))
+    many = page_queries(lead_client, url("lead-agreement", lead_case))
     assert few == many, (few, many)
     assert many <= 20, many
 
@@ -229,10 +222,10 @@ def test_a_missing_or_foreign_actor_is_refused(lead_client, lead_case, team_b):
 
 
 def test_decision_page_query_count_does_not_grow_with_votes(lead_client, lead_case, team_a, actors):
-    few = queries(lead_client, url("lead-decision", lead_case))
+    few = page_queries(lead_client, url("lead-decision", lead_case))
     for _ in range(6):
         cast_vote(case=lead_case, voter=member(team_a), actor=actors[0], confidence="moderate", rationale="r")
-    many = queries(lead_client, url("lead-decision", lead_case))
+    many = page_queries(lead_client, url("lead-decision", lead_case))
     assert few == many, (few, many)
 
 
@@ -288,7 +281,7 @@ def test_moderators_get_403_on_outcomes_before_the_decision(mod_client, lead_cas
 
 
 def test_outcomes_page_query_count_does_not_grow(lead_client, decided, team_a, lead, actors):
-    few = queries(lead_client, url("lead-outcomes", decided))
+    few = page_queries(lead_client, url("lead-outcomes", decided))
     reopen_case(case=decided, lead=lead, reason="more accounts")
     for _ in range(10):
         add_account_to_case(case=decided, account=AccountFactory(team=team_a), added_by=None)
@@ -300,7 +293,7 @@ def test_outcomes_page_query_count_does_not_grow(lead_client, decided, team_a, l
         policy_basis="x",
         set_by=lead,
     )
-    many = queries(lead_client, url("lead-outcomes", decided))
+    many = page_queries(lead_client, url("lead-outcomes", decided))
     assert few == many, (few, many)
 
 
@@ -333,10 +326,10 @@ def test_timeline_does_not_mix_in_other_cases(lead_client, lead_case, team_a, le
 
 
 def test_timeline_query_count_does_not_grow(lead_client, lead_case, team_a, actors):
-    few = queries(lead_client, url("lead-timeline", lead_case))
+    few = page_queries(lead_client, url("lead-timeline", lead_case))
     for _ in range(8):
         cast_vote(case=lead_case, voter=member(team_a), actor=actors[0], confidence="low", rationale="r")
-    many = queries(lead_client, url("lead-timeline", lead_case))
+    many = page_queries(lead_client, url("lead-timeline", lead_case))
     assert few == many, (few, many)
 
 

@@ -5,8 +5,6 @@ import datetime as dt
 import random
 
 import pytest
-from django.db import connection
-from django.test.utils import CaptureQueriesContext
 
 from cases.models import Account, Post
 from cases.services.similarity import clear_index_cache
@@ -86,9 +84,3 @@ def copy_network(team, source: list[Account], *, prefix: str, platform: str = "x
 
 def pairs_of(suggestions) -> dict[tuple[int, int], tuple[float, list, str]]:
     return {(s.account_a_id, s.account_b_id): (s.score, s.signals, s.status) for s in suggestions}
-
-
-def queries(callable_) -> int:
-    with CaptureQueriesContext(connection) as captured:
-        callable_()
-    return len(captured)

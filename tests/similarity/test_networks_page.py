@@ -8,7 +8,8 @@ from cases.services.similarity import create_case_from_cluster, create_similarit
 from cases.similarity_selectors import list_possible_networks
 from cases.tasks import similarity_sweep_task
 from tests.factories import AccountFactory, TeamFactory
-from tests.similarity.conftest import organic, plant_network, queries, signed_in
+from tests.similarity.conftest import organic, plant_network, signed_in
+from tests.support import count_queries
 
 pytestmark = pytest.mark.django_db
 
@@ -133,8 +134,8 @@ def test_the_page_asks_the_same_number_of_queries_for_one_network_or_many(modera
     sweep(large)
     client = signed_in(moderator)
     client.get(page_url(small))  # warm the session
-    one = queries(lambda: client.get(page_url(small)))
-    many = queries(lambda: client.get(page_url(large)))
+    one = count_queries(lambda: client.get(page_url(small)))
+    many = count_queries(lambda: client.get(page_url(large)))
     assert len(list_possible_networks(team=large)) == 5
     assert one == many
 

@@ -25,7 +25,8 @@ from cases.services.suggestions import accept_suggestion, dismiss_suggestion, up
 from cases.similarity.engine import Match, Signal
 from cases.tasks import similarity_sweep_task
 from tests.factories import AccountFactory, CaseFactory, PostFactory, TeamFactory
-from tests.similarity.conftest import organic, pairs_of, plant_network, queries
+from tests.similarity.conftest import organic, pairs_of, plant_network
+from tests.support import count_queries
 
 pytestmark = pytest.mark.django_db
 
@@ -55,10 +56,10 @@ def planted_pairs(*networks) -> set[tuple[int, int]]:
 
 def test_records_are_read_in_a_fixed_number_of_queries(team_a):
     plant_network(team_a, 3, prefix="small")
-    few = queries(lambda: load_records(team=team_a))
+    few = count_queries(lambda: load_records(team=team_a))
     plant_network(team_a, 12, prefix="more", seed=5)
     organic(team_a, 10)
-    assert queries(lambda: load_records(team=team_a)) == few
+    assert count_queries(lambda: load_records(team=team_a)) == few
 
 
 def test_records_stream_a_batch_at_a_time_in_id_order_with_their_own_posts(team_a, corpus):
@@ -70,7 +71,9 @@ def test_records_stream_a_batch_at_a_time_in_id_order_with_their_own_posts(team_
     by_id = {r.id: r for r in whole}
     assert all(list(r.posts) == list(by_id[r.id].posts) and r.posts for r in streamed)
     # a few queries per batch, whatever the number of posts in it
-    assert queries(lambda: list(similarity.iter_record_batches(team=team_a, batch=7))) <= 4 + 2 * len(batches)
+    assert count_queries(lambda: list(similarity.iter_record_batches(team=team_a, batch=7))) <= 4 + 2 * len(
+        batches
+    )
 
 
 def test_the_sweep_index_is_the_engine_index_of_the_same_records(team_a, corpus):

@@ -4,8 +4,6 @@ and one signed-in client per role."""
 import io
 
 import pytest
-from django.db import connection
-from django.test.utils import CaptureQueriesContext
 from PIL import Image
 
 from cases.models import AccountKind
@@ -30,13 +28,6 @@ def case_a(team_a, lead):
 @pytest.fixture
 def queue(case_a, lead):
     return create_queue_from_case(case=case_a, name="Spamouflage suspects", created_by=lead)
-
-
-def count_queries(client, url, **kwargs) -> int:
-    with CaptureQueriesContext(connection) as ctx:
-        response = client.get(url, **kwargs)
-    assert response.status_code == 200, response.status_code
-    return len(ctx.captured_queries)
 
 
 def png_bytes(color=(200, 30, 30), size=(40, 24)) -> bytes:

@@ -15,7 +15,8 @@ from cases.services.queues import claim_next_item
 from cases.services.votes import cast_vote
 from tests.factories import AccountFactory, ActorFactory
 from tests.services.review_support import member, technique
-from tests.workspace.conftest import count_queries, html, png_bytes, signed_in
+from tests.support import page_queries
+from tests.workspace.conftest import html, png_bytes, signed_in
 
 pytestmark = pytest.mark.django_db
 
@@ -99,9 +100,9 @@ def test_case_page_query_count_does_not_grow_with_accounts_evidence_and_labels(
             )
 
     add(3)
-    few = count_queries(mod_client, case_url)
+    few = page_queries(mod_client, case_url)
     add(27)
-    many = count_queries(mod_client, case_url)
+    many = page_queries(mod_client, case_url)
     assert few == many, (few, many)
     assert many <= 30, many
 

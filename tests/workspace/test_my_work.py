@@ -14,7 +14,8 @@ from cases.services.queues import claim_next_item, create_queue_from_case, set_q
 from cases.workspace_selectors import get_work_overview_for_user
 from tests.factories import CaseFactory, MembershipFactory, UserFactory
 from tests.services.review_support import case_with_accounts, member
-from tests.workspace.conftest import count_queries, html, signed_in
+from tests.support import page_queries
+from tests.workspace.conftest import html, signed_in
 
 pytestmark = pytest.mark.django_db
 
@@ -161,9 +162,9 @@ def test_my_work_query_count_does_not_grow_with_queues_and_leases(team_a, lead, 
             claim_next_item(queue=queue, user=moderator)
 
     add_queues(3, 0)
-    few = count_queries(client, reverse("frontend:my-work"))
+    few = page_queries(client, reverse("frontend:my-work"))
     add_queues(27, 3)
-    many = count_queries(client, reverse("frontend:my-work"))
+    many = page_queries(client, reverse("frontend:my-work"))
     assert few == many, (few, many)
     # session, user, teams, queues, available, totals, leases, completed today, labels today
     assert many <= 10, many

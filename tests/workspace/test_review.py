@@ -25,7 +25,8 @@ from cases.services.queues import claim_next_item, create_queue_from_case
 from cases.services.suggestions import upsert_suggestion
 from tests.factories import AccountFactory, CaseFactory, PostFactory
 from tests.services.review_support import member, technique
-from tests.workspace.conftest import count_queries, html, signed_in
+from tests.support import page_queries
+from tests.workspace.conftest import html, signed_in
 
 pytestmark = pytest.mark.django_db
 
@@ -215,9 +216,9 @@ def test_review_screen_query_count_does_not_grow_with_posts_suggestions_and_evid
             )
 
     add(3)
-    few = count_queries(mod_client, review_url)
+    few = page_queries(mod_client, review_url)
     add(27)
-    many = count_queries(mod_client, review_url)
+    many = page_queries(mod_client, review_url)
     assert few == many, (few, many)
     assert many <= 32, many
 
