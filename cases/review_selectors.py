@@ -343,22 +343,31 @@ class LabelAgreement:
 
 
 def list_label_agreement_for_user(*, case: Case, user) -> dict[int, LabelAgreement]:
-    """Agreement so far for every account on the case, keyed by account id, in four queries."""
+    """Agreement so far for every account on the case, keyed by account id, in three queries."""
     membership = _require_membership(user, case.team)
     account_ids = list(CaseAccount.objects.filter(case=case).values_list("account_id", flat=True))
+    return list_label_agreement_for_accounts(
+        case=case, user=user, account_ids=account_ids, membership=membership
+    )
+
+
+def list_label_agreement_for_accounts(
+    *, case: Case, user, account_ids: list[int], membership: Membership | None = None
+) -> dict[int, LabelAgreement]:
+    """Agreement so far for the given accounts of the case (one page of a large case, or all of
+    them): one query for the labels, whatever the number, and one for the user's role unless
+    ``membership`` is given. The caller fetched the case through the user's teams."""
     counts: dict[int, dict[str, int]] = {pk: {} for pk in account_ids}
+    mine: dict[int, str] = {}
     for row in (
         Label.objects.filter(case=case, account_id__in=account_ids)
         .values("account_id", "verdict")
-        .annotate(n=Count("pk"))
+        .annotate(n=Count("pk"), own=Count("pk", filter=Q(annotator=user)))
         .order_by()
     ):
         counts[row["account_id"]][row["verdict"]] = row["n"]
-    mine = dict(
-        Label.objects.filter(case=case, annotator=user, account_id__in=account_ids).values_list(
-            "account_id", "verdict"
-        )
-    )
+        if row["own"]:
+            mine[row["account_id"]] = row["verdict"]
     blind = is_review_blind(user=user, case=case, membership=membership)
     result = {}
     for pk in account_ids:
@@ -378,20 +387,6 @@ def get_label_agreement_for_user(*, case: Case, account: Account, user) -> Label
     membership = _require_membership(user, case.team)
     if account.team_id != case.team_id:
         raise Http404("No such object.")
-    verdicts = dict(
-        Label.objects.filter(case=case, account=account)
-        .values("verdict")
-        .annotate(n=Count("pk"))
-        .order_by()
-        .values_list("verdict", "n")
-    )
-    mine = Label.objects.filter(case=case, account=account, annotator=user).values_list("verdict", flat=True)
-    my_verdict = mine.first()
-    hidden = my_verdict is None and is_review_blind(user=user, case=case, membership=membership)
-    return LabelAgreement(
-        account_id=account.pk,
-        label_count=sum(verdicts.values()),
-        hidden=hidden,
-        my_verdict=my_verdict,
-        verdicts={} if hidden else verdicts,
-    )
+    return list_label_agreement_for_accounts(
+        case=case, user=user, account_ids=[account.pk], membership=membership
+    )[account.pk]

@@ -55,7 +55,6 @@ from cases.models import (
 )
 from cases.review_selectors import (
     REVIEWABLE_STATUSES,
-    LabelAgreement,
     is_review_blind,
     live_lease_q,
 )
@@ -353,37 +352,6 @@ def search_techniques(query: str, *, limit: int = 60) -> list[Technique]:
 
 
 # --- the case page -----------------------------------------------------------------------------
-
-
-def list_label_agreement_for_accounts(
-    *, case: Case, user, account_ids: list[int]
-) -> dict[int, LabelAgreement]:
-    """``review_selectors.list_label_agreement_for_user`` for one page of a case's accounts (two
-    queries, whatever the page size), so a case of thousands of accounts is not read whole.
-    The caller fetched the case through the user's teams."""
-    counts: dict[int, dict[str, int]] = {pk: {} for pk in account_ids}
-    mine: dict[int, str] = {}
-    for row in (
-        Label.objects.filter(case=case, account_id__in=account_ids)
-        .values("account_id", "verdict")
-        .annotate(n=Count("pk"), own=Count("pk", filter=Q(annotator=user)))
-        .order_by()
-    ):
-        counts[row["account_id"]][row["verdict"]] = row["n"]
-        if row["own"]:
-            mine[row["account_id"]] = row["verdict"]
-    blind = is_review_blind(user=user, case=case)
-    result = {}
-    for pk in account_ids:
-        hidden = pk not in mine and blind
-        result[pk] = LabelAgreement(
-            account_id=pk,
-            label_count=sum(counts[pk].values()),
-            hidden=hidden,
-            my_verdict=mine.get(pk),
-            verdicts={} if hidden else counts[pk],
-        )
-    return result
 
 
 @dataclass(frozen=True)

@@ -40,6 +40,7 @@ from cases.review_selectors import (
     REVIEWABLE_STATUSES,
     get_label_agreement_for_user,
     get_vote_tally_for_user,
+    list_label_agreement_for_accounts,
 )
 from cases.selectors import (
     get_account_for_user,
@@ -74,7 +75,6 @@ from cases.workspace_selectors import (
     list_account_evidence,
     list_account_posts,
     list_case_evidence_full,
-    list_label_agreement_for_accounts,
     list_recent_techniques_for_user,
     list_suggestions_for_account,
     search_techniques,

@@ -9,11 +9,11 @@ from cases.models import CaseStatus
 from cases.review_selectors import (
     get_label_agreement_for_user,
     is_review_blind,
+    list_label_agreement_for_accounts,
     list_label_agreement_for_user,
 )
 from cases.services.case_status import close_case
 from cases.services.labels import submit_label
-from cases.workspace_selectors import list_label_agreement_for_accounts
 from tests.api.conftest import token_client
 
 pytestmark = pytest.mark.django_db
