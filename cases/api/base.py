@@ -8,7 +8,7 @@ from rest_framework import status, viewsets
 from rest_framework.response import Response
 
 from cases.models import Team
-from cases.selectors import list_teams_for_user
+from cases.selectors import get_case_for_user, list_teams_for_user
 
 ID = "[0-9]+"
 
@@ -55,3 +55,13 @@ class ApiViewSet(viewsets.GenericViewSet):
         row = self.get_queryset().get(pk=obj.pk)
         serializer_class = serializer_class or self.get_serializer_class()
         return Response(serializer_class(row, context=self.get_serializer_context()).data, status=code)
+
+
+class CaseNestedViewSet(ApiViewSet):
+    """A viewset under ``/api/cases/{case_id}/``: its case, fetched once per request through the
+    user's teams (another team's case is the same 404 as a missing one)."""
+
+    def get_case(self):
+        if not hasattr(self, "_case"):
+            self._case = get_case_for_user(self.request.user, self.kwargs["case_id"])
+        return self._case

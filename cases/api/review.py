@@ -56,7 +56,7 @@ from cases.services.suggestions import accept_suggestion, dismiss_suggestion
 from cases.services.votes import cast_vote
 
 from . import filters, serializers
-from .base import ApiViewSet, id_parameter
+from .base import ApiViewSet, CaseNestedViewSet, id_parameter
 
 ACTION = {"filter_backends": [], "pagination_class": None}  # actions on one object: no list plumbing
 
@@ -263,16 +263,11 @@ class QueueItemReviewActions:
         },
     ),
 )
-class CaseLabelApi(mixins.ListModelMixin, ApiViewSet):
+class CaseLabelApi(mixins.ListModelMixin, CaseNestedViewSet):
     serializer_class = serializers.LabelSerializer
     filterset_class = filters.LabelFilter
     search_fields = ["account__handle", "account__display_name"]
     ordering_fields = ["created_at", "updated_at"]
-
-    def get_case(self):
-        if not hasattr(self, "_case"):
-            self._case = get_case_for_user(self.request.user, self.kwargs["case_id"])
-        return self._case
 
     def get_queryset(self):
         if self.is_schema_generation:

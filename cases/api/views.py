@@ -48,7 +48,7 @@ from cases.models import (
     Team,
     Technique,
 )
-from cases.selectors import get_case_for_user, list_cases_for_user, list_jobs_for_user
+from cases.selectors import list_cases_for_user, list_jobs_for_user
 from cases.services.access import LEAD_ROLES, require_member
 from cases.services.accounts import create_account, create_actor, create_media_brand, create_post
 from cases.services.cases import add_account_to_case, create_case, remove_account_from_case
@@ -60,7 +60,7 @@ from cases.services.teams import add_member
 from cases.services.tokens import create_token, revoke_token
 
 from . import filters, review, serializers
-from .base import ApiViewSet, id_parameter
+from .base import ApiViewSet, CaseNestedViewSet, id_parameter
 from .parsers import StrictJSONParser
 from .permissions import CanReadAuditTrail
 
@@ -311,16 +311,11 @@ class CaseApi(
         parameters=[id_parameter("case_id", "case"), id_parameter("account_id", "account")],
     ),
 )
-class CaseAccountApi(mixins.ListModelMixin, ApiViewSet):
+class CaseAccountApi(mixins.ListModelMixin, CaseNestedViewSet):
     serializer_class = serializers.CaseAccountSerializer
     filterset_class = filters.CaseAccountFilter
     search_fields = ["account__handle", "account__display_name"]
     ordering_fields = ["added_at", "account__handle_normalized"]
-
-    def get_case(self):
-        if not hasattr(self, "_case"):
-            self._case = get_case_for_user(self.request.user, self.kwargs["case_id"])
-        return self._case
 
     def get_queryset(self):
         if self.is_schema_generation:
