@@ -34,6 +34,7 @@ sweeps of two teams run on two workers.
 from __future__ import annotations
 
 import json
+import logging
 import threading
 import time
 from collections import OrderedDict
@@ -69,7 +70,10 @@ from cases.models import (
     Team,
     Verdict,
 )
+from cases.similarity import index as index_module
 from cases.similarity.engine import AccountRecord, Index, Match, PostRecord, SimilarityConfig, sweep
+from cases.similarity.features import Batch
+from cases.similarity.forked import Counter, Forked, ForkedError, can_fork
 from cases.similarity.index import IndexBuilder
 from cases.similarity_selectors import (
     RECREATION_VERB,
@@ -123,6 +127,8 @@ MAX_INCREMENTAL = 2_000
 READ_BATCH = 1_000
 # The Job row hears from a running sweep at least this often (the UI's "still alive" signal).
 HEARTBEAT_SECONDS = 0.5
+
+logger = logging.getLogger(__name__)
 
 # --- configuration ---------------------------------------------------------------------------------
 
@@ -268,11 +274,14 @@ def iter_record_batches(
     account_ids: Iterable[int] | None = None,
     progress: Callable[[int, int], None] | None = None,
     batch: int = READ_BATCH,
+    id_ranges: Sequence[tuple[int, int]] | None = None,
 ) -> Iterator[list[AccountRecord]]:
     """The team's accounts (of one platform, or only ``account_ids``) as engine records, with
     their posts and brands, ``batch`` accounts at a time in id order: a few queries per batch
     (the accounts after the last id, then their posts by an ``account_id`` range that the
     foreign-key index answers), so a caller never holds more than one batch of records.
+    ``id_ranges``: read only the accounts with ids in these inclusive ``(low, high)`` ranges, one
+    batch per range (``account_id_ranges`` makes them).
 
     Reference accounts are included (flagged ``reference``): their posts count towards base rates
     and are what copies are copied from. ``progress(done, total)`` counts posts and accounts.
@@ -296,11 +305,20 @@ def iter_record_batches(
     )
     done = 0
     last = None
+    ranges = iter(id_ranges) if id_ranges is not None else None
     while True:
-        page = account_rows.filter(pk__gt=last) if last is not None else account_rows
-        rows = list(page[:batch])
-        if not rows:
-            return
+        if ranges is not None:
+            span = next(ranges, None)
+            if span is None:
+                return
+            rows = list(account_rows.filter(pk__gte=span[0], pk__lte=span[1]))
+            if not rows:
+                continue
+        else:
+            page = account_rows.filter(pk__gt=last) if last is not None else account_rows
+            rows = list(page[:batch])
+            if not rows:
+                return
         low, last = rows[0][0], rows[-1][0]
         # Plain cursor rows: Django's per-row machinery costs more than the rest of the read.
         sql, params = post_rows.filter(account_id__gte=low, account_id__lte=last).query.sql_with_params()
@@ -336,6 +354,79 @@ def iter_record_batches(
         yield records
         if progress:
             progress(min(done, total), total)
+
+
+def account_id_ranges(accounts, size: int = READ_BATCH) -> list[tuple[int, int]]:
+    """Inclusive ``(low, high)`` id ranges of ``size`` accounts each, in id order: the batches
+    ``iter_record_batches`` reads one after another."""
+    ids = list(accounts.order_by("pk").values_list("pk", flat=True))
+    return [(ids[i], ids[min(i + size, len(ids)) - 1]) for i in range(0, len(ids), size)]
+
+
+_INHERITED_CONNECTIONS: list[Any] = []
+
+
+def _own_connections() -> None:
+    """In a forked child: stop using the parent's database connections (their sockets are the
+    parent's; closing them here would end the parent's sessions) and open new ones on demand.
+    The inherited objects are kept alive until the child leaves with ``os._exit``, so nothing
+    ever finalises them."""
+    from django.db import connections
+
+    for conn in connections.all(initialized_only=True):
+        _INHERITED_CONNECTIONS.append(conn.connection)
+        conn.connection = None
+
+
+def _read_in_two(
+    builder: IndexBuilder, *, team: Team, platform: str | None, progress: Callable[[int, int], None] | None
+) -> bool:
+    """Read and extract the scope on two processes: a forked child (its own database
+    connection) takes every other batch of ``READ_BATCH`` accounts, this process the rest, and
+    the child's extracted batches come back pickled. Reading and extraction are three quarters
+    of a sweep of 100k accounts and are pure Python: the second core halves them. The batches
+    end up in id order, as a serial read leaves them, so the index is the same either way.
+
+    Returns False, doing nothing, when it is not possible or not worth it: fewer accounts than
+    ``index.PARALLEL_MIN``, one CPU, other threads running, or inside a transaction (the child's
+    connection would not see its uncommitted rows)."""
+    from django.db import connection, connections
+
+    accounts = _accounts_in_scope(team, platform)
+    if connection.in_atomic_block or not can_fork() or accounts.count() < index_module.PARALLEL_MIN:
+        return False
+    ranges = account_id_ranges(accounts)
+    total = Post.objects.filter(account__in=accounts).count() + accounts.count() if progress else 0
+    theirs_done = Counter()
+
+    def theirs(send) -> list[Batch]:
+        _own_connections()
+        batches = []
+        for records in iter_record_batches(team=team, platform=platform, id_ranges=ranges[1::2]):
+            batches.append(builder.extract(records))
+            theirs_done.value += len(records) + sum(len(r.posts) for r in records)
+        connections.close_all()
+        return batches
+
+    done = 0
+    if progress:
+        progress(0, total)
+    with Forked(theirs) as child:
+        batches = []
+        for records in iter_record_batches(team=team, platform=platform, id_ranges=ranges[0::2]):
+            batches.append(builder.extract(records))
+            done += len(records) + sum(len(r.posts) for r in records)
+            if progress:
+                progress(min(done + theirs_done.value, total), total)
+        try:
+            batches.extend(child.result())
+        except ForkedError:  # killed or failed: read its half here
+            logger.warning("the second reading process failed; reading its accounts here", exc_info=True)
+            for records in iter_record_batches(team=team, platform=platform, id_ranges=ranges[1::2]):
+                batches.append(builder.extract(records))
+    batches.sort(key=lambda batch: int(batch.ids[0]))
+    builder.add_batches(batches)
+    return True
 
 
 def load_records(
@@ -440,11 +531,13 @@ def build_index(
     settings: dict[str, Any] | None = None,
     progress: Progress | None = None,
     remember: bool = True,
+    parallel: bool = False,
 ) -> tuple[Index, datetime]:
     """A new index of the team (one platform, or all), and when its data was read (``as_of``).
     ``progress(done, total, message)`` sees the reading, then the indexing. ``remember``: keep it
     warm for ``team_index`` (a sweep does not: its index is compacted as it runs, and a worker
-    should not hold a sweep's index once the sweep is done)."""
+    should not hold a sweep's index once the sweep is done). ``parallel``: read and extract a
+    large scope on two processes (``_read_in_two``; a sweep job asks for it)."""
     config = _config(settings)
     started = timezone.now()
     read = (
@@ -454,10 +547,12 @@ def build_index(
     )
     brand_state = _brand_state(team)
     builder = IndexBuilder(config, scope_brand_domains(team=team, platform=platform))
-    # Read and extract a batch at a time on this thread (its connection; progress after every
-    # batch), then assemble the arrays in the engine thread while this one keeps the Job alive.
-    for records in iter_record_batches(team=team, platform=platform, progress=read):
-        builder.add(records)
+    # Read and extract a batch at a time (progress after every batch): on two processes when the
+    # scope is large and this process may fork, else on this thread. Then assemble the arrays in
+    # the engine thread while this one keeps the Job alive.
+    if not (parallel and _read_in_two(builder, team=team, platform=platform, progress=read)):
+        for records in iter_record_batches(team=team, platform=platform, progress=read):
+            builder.add(records)
     n_records = builder.count
     index_progress = (lambda d, t: progress(d, t, f"Indexing accounts: {d:,} of {t:,}")) if progress else None
     index = _with_heartbeat(lambda seen: builder.finish(), index_progress, n_records)
@@ -872,53 +967,115 @@ def run_similarity_sweep(*, job: Job, progress: Progress | None = None) -> dict[
         steps.report("read" if message.startswith("Reading") else "index", d, t, message)
 
     index, as_of = build_index(
-        team=team, platform=platform, settings=params.get("settings"), progress=build_progress, remember=False
+        team=team,
+        platform=platform,
+        settings=params.get("settings"),
+        progress=build_progress,
+        remember=False,
+        parallel=True,
     )
 
     user = job.created_by
     compare = steps.phase("compare")
-    compared = 0  # accounts of finished partitions, so the bar carries on from where it was
     totals = WriteCounts()
-    pairs = flags = 0
-    for partition in range(partitions):
-        if params["scope"] == "case":
-            mine = [a for a in case_accounts if a % partitions == partition]
-        else:
-            mine = None
-        if partition in done:
-            compared += len(mine) if mine is not None else _partition_size(index, partitions, partition)
-            continue
-        label = f"Comparing: partition {partition + 1} of {partitions}"
+    this_run = {"pairs": 0, "flags": 0}
+    todo = [p for p in range(partitions) if p not in done]
+    # accounts of partitions finished (before this run, or by this process), so the bar carries on
+    compared = sum(
+        len([a for a in case_accounts if a % partitions == p])
+        if params["scope"] == "case"
+        else _partition_size(index, partitions, p)
+        for p in done
+    )
 
-        def report(d: int, t: int, label=label, base=compared) -> None:
-            compare(base + d, max(n_compare, 1), label)
+    def store(partition: int, found: list[Match], label: str, at: int) -> None:
+        """Save one partition's pairs and flags, then mark it done on the Job row."""
 
-        if mine is not None:
-            size = len(mine)
-            found = _with_heartbeat(
-                lambda seen, mine=mine: _case_matches(index, mine, threshold, seen or _ignore), report, size
-            )
-        else:
-            size = _partition_size(index, partitions, partition)
-            found = _with_heartbeat(
-                lambda seen, partition=partition: list(
-                    sweep(index, threshold, partitions=partitions, partition=partition, progress=seen)
-                ),
-                report,
-                size,
-            )
-
-        def saving(d: int, t: int, label=label, at=compared + size) -> None:
+        def saving(d: int, t: int) -> None:
             compare(at, max(n_compare, 1), f"{label}: saving {d:,} of {t:,} pairs")
 
         counts = save_matches(team=team, matches=found, job=job, progress=saving if progress else None)
         added = flag_possible_recreations(team=team, matches=found, job=job, user=user)
         stats = {"pairs": len(found), "created": counts.created, "updated": counts.updated, "flags": added}
-        done = set(_record_partition(job.pk, partition, stats))
-        compared += size
-        pairs += len(found)
-        flags += added
+        _record_partition(job.pk, partition, stats)
+        this_run["pairs"] += len(found)
+        this_run["flags"] += added
         totals.add(counts)
+
+    # Team and platform sweeps: a forked child compares every other partition (it sees the index
+    # through fork) while this process compares the rest and writes every partition's pairs.
+    child, theirs, theirs_done = None, [], Counter()
+    if params["scope"] != "case" and len(todo) > 1 and can_fork() and len(index) >= index_module.PARALLEL_MIN:
+        index.compact()
+        index.blocking_matrices()  # built once here, shared with the child through fork
+        todo, theirs = todo[0::2], todo[1::2]
+        child = Forked(_sweep_partitions, index, threshold, partitions, theirs, theirs_done)
+
+    def collect(ready: dict[str, list[Match]]) -> None:
+        nonlocal compared
+        for key, found in ready.items():
+            partition = int(key)
+            compared += _partition_size(index, partitions, partition)
+            theirs.remove(partition)
+            store(partition, found, f"Comparing: partition {partition + 1} of {partitions}", compared)
+
+    try:
+        for partition in todo:
+            label = f"Comparing: partition {partition + 1} of {partitions}"
+            mine = (
+                [a for a in case_accounts if a % partitions == partition]
+                if params["scope"] == "case"
+                else None
+            )
+
+            def report(d: int, t: int, label=label, base=compared) -> None:
+                compare(base + d + _in_flight(theirs_done, theirs), max(n_compare, 1), label)
+
+            if mine is not None:
+                size = len(mine)
+                found = _with_heartbeat(
+                    lambda seen, mine=mine: _case_matches(index, mine, threshold, seen or _ignore),
+                    report,
+                    size,
+                )
+            else:
+                size = _partition_size(index, partitions, partition)
+                found = _with_heartbeat(
+                    lambda seen, partition=partition: list(
+                        sweep(index, threshold, partitions=partitions, partition=partition, progress=seen)
+                    ),
+                    report,
+                    size,
+                )
+            compared += size
+            store(partition, found, label, compared)
+            if child is not None:
+                collect(child.ready())
+        if child is not None:
+
+            def waiting(d: int, t: int) -> None:
+                compare(compared + _in_flight(theirs_done, theirs), max(n_compare, 1), "Comparing")
+
+            try:
+                _with_heartbeat(lambda seen: child.result(), waiting)
+            except ForkedError:
+                logger.warning(
+                    "the sweep's second process failed; comparing its partitions here", exc_info=True
+                )
+            collect(child.ready())
+            for partition in list(theirs):  # what the child did not deliver: compare it here
+                found = _with_heartbeat(
+                    lambda seen, partition=partition: list(
+                        sweep(index, threshold, partitions=partitions, partition=partition, progress=seen)
+                    ),
+                    lambda d, t: compare(compared + d, max(n_compare, 1), "Comparing"),
+                    _partition_size(index, partitions, partition),
+                )
+                collect({str(partition): found})
+    finally:
+        if child is not None:
+            child.close()
+    pairs, flags = this_run["pairs"], this_run["flags"]
 
     job.refresh_from_db(fields=["result", "attempts"])
     per_partition = job.result.get("partitions", {})
@@ -933,7 +1090,7 @@ def run_similarity_sweep(*, job: Job, progress: Progress | None = None) -> dict[
         "created": sum(p.get("created", 0) for p in per_partition.values()),
         "updated": sum(p.get("updated", 0) for p in per_partition.values()),
         "recreation_flags": sum(p.get("flags", 0) for p in per_partition.values()),
-        "partitions_done": sorted(done),
+        "partitions_done": sorted(job.result.get("partitions_done", [])),
         "partitions": per_partition,
     }
     message = f"{result['pairs']:,} similar pairs among {result['accounts']:,} accounts"
@@ -963,6 +1120,33 @@ def run_similarity_sweep(*, job: Job, progress: Progress | None = None) -> dict[
 def _partition_size(index: Index, partitions: int, partition: int) -> int:
     mask = index.alive & ~index.reference & (index.ids % partitions == partition)
     return int(mask.sum())
+
+
+def _sweep_partitions(
+    send: Callable[[str, Any], None],
+    index: Index,
+    threshold: float,
+    partitions: int,
+    wanted: list[int],
+    done: Counter,
+) -> None:
+    """In the sweep's forked child: compare these partitions, sending each one's pairs as it is
+    finished (the parent writes them); ``done`` counts the accounts compared, for the bar."""
+    finished = 0
+    for partition in wanted:
+
+        def seen(d: int, t: int, base=finished) -> None:
+            done.value = base + d
+
+        found = list(sweep(index, threshold, partitions=partitions, partition=partition, progress=seen))
+        finished += _partition_size(index, partitions, partition)
+        done.value = finished
+        send(str(partition), found)
+
+
+def _in_flight(done: Counter, pending: list[int]) -> int:
+    """Accounts the child has compared in partitions not yet stored (0 without a child)."""
+    return done.value if pending else 0
 
 
 # --- top-k for one account ---------------------------------------------------------------------------

@@ -26,11 +26,7 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import math
-import multiprocessing
-import os
-import threading
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -46,6 +42,7 @@ from cases.similarity.features import (
     Kind,
     extract_batch,
 )
+from cases.similarity.forked import Forked, can_fork
 from cases.similarity.ragged import Ragged
 
 if TYPE_CHECKING:
@@ -240,7 +237,6 @@ class Strings:
 
 # Lists of at least this many records are extracted on two cores (IndexBuilder.add_parallel).
 PARALLEL_MIN = 50_000
-_FORKED: tuple[list[AccountRecord], SimilarityConfig, frozenset[str]] | None = None
 
 
 def _return_freed_memory() -> None:
@@ -248,17 +244,6 @@ def _return_freed_memory() -> None:
     process's RSS would stay at the build's peak for the rest of a sweep)."""
     with contextlib.suppress(OSError, AttributeError):  # not glibc: nothing to do
         ctypes.CDLL("libc.so.6").malloc_trim(0)
-
-
-def _extract_range(start: int, stop: int) -> list[Batch]:
-    """In the forked child: extract records[start:stop] of the list the parent set aside."""
-    assert _FORKED is not None
-    records, config, domains = _FORKED
-    urls: dict[str, tuple[str, str]] = {}
-    return [
-        extract_batch(records[i : min(i + BUILD_BATCH, stop)], config, domains, urls)
-        for i in range(start, stop, BUILD_BATCH)
-    ]
 
 
 class IndexBuilder:
@@ -277,38 +262,40 @@ class IndexBuilder:
 
     def add(self, records: Sequence[AccountRecord]) -> None:
         if records:
-            self._batches.append(extract_batch(records, self.config, self._domains, self._urls))
+            self._batches.append(self.extract(records))
             self.count += len(records)
+
+    def extract(self, records: Sequence[AccountRecord]) -> Batch:
+        """One batch's features, without adding them (``add_batches`` does)."""
+        return extract_batch(records, self.config, self._domains, self._urls)
+
+    def add_batches(self, batches: Iterable[Batch]) -> None:
+        """Batches extracted elsewhere (``extract``, here or in a forked child), in order."""
+        for batch in batches:
+            self._batches.append(batch)
+            self.count += len(batch)
 
     def add_parallel(self, records: list[AccountRecord], progress: Progress | None = None) -> bool:
         """Extract a large list of records on two cores: a forked child takes the second half
         (it sees the records through fork, without copying them; its arrays come back pickled)
         while this process does the first. Extraction is nine tenths of a build. Returns False,
         doing nothing, where that is not possible or not worth it: small lists, one CPU, no
-        ``fork``, or a daemonic process (a Celery prefork worker may not have children)."""
-        global _FORKED
-        if len(records) < PARALLEL_MIN or (os.cpu_count() or 1) < 2:
-            return False
-        if multiprocessing.current_process().daemon or threading.active_count() > 1:
-            return False  # forking a process with other threads running is not safe
-        try:
-            context = multiprocessing.get_context("fork")
-        except ValueError:
+        ``fork``, other threads running (``forked.can_fork``)."""
+        if len(records) < PARALLEL_MIN or not can_fork():
             return False
         half = (len(records) // 2 // BUILD_BATCH + 1) * BUILD_BATCH
-        _FORKED = (records, self.config, self._domains)
-        try:
-            with ProcessPoolExecutor(max_workers=1, mp_context=context) as pool:
-                theirs = pool.submit(_extract_range, half, len(records))
-                for start in range(0, half, BUILD_BATCH):
-                    self.add(records[start : min(start + BUILD_BATCH, half)])
-                    if progress:
-                        progress(min(2 * (start + BUILD_BATCH), len(records)), len(records))
-                batches = theirs.result()
-        finally:
-            _FORKED = None
-        self._batches.extend(batches)
-        self.count += len(records) - half
+
+        def theirs(send) -> list[Batch]:
+            starts = range(half, len(records), BUILD_BATCH)
+            return [self.extract(records[i : i + BUILD_BATCH]) for i in starts]
+
+        with Forked(theirs) as child:
+            for start in range(0, half, BUILD_BATCH):
+                self.add(records[start : min(start + BUILD_BATCH, half)])
+                if progress:
+                    progress(min(2 * (start + BUILD_BATCH), len(records)), len(records))
+            batches = child.result()
+        self.add_batches(batches)
         return True
 
     def finish(self) -> Index:
