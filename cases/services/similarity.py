@@ -888,13 +888,15 @@ class _Steps:
             offset += size
         self.sizes = sizes
         self.total = max(offset, 1)
+        self.reached = 0  # the bar never goes back, even when an estimate does (a second process died)
 
     def report(self, phase: str, done: int, total: int, message: str) -> None:
         if self.progress is None:
             return
         size = self.sizes[phase]
         part = size if not total else min(size, size * done // total)
-        self.progress(min(self.total, self.offsets[phase] + part), self.total, message)
+        self.reached = max(self.reached, min(self.total, self.offsets[phase] + part))
+        self.progress(self.reached, self.total, message)
 
     def phase(self, name: str) -> Progress:
         return lambda done, total, message="": self.report(name, done, total, message)
@@ -1011,11 +1013,19 @@ def run_similarity_sweep(*, job: Job, progress: Progress | None = None) -> dict[
         todo, theirs = todo[0::2], todo[1::2]
         child = Forked(_sweep_partitions, index, threshold, partitions, theirs, theirs_done)
 
+    collected = [0]  # accounts of the child's partitions already stored (and counted in compared)
+
+    def in_flight() -> int:
+        """Accounts the child has compared in partitions not yet stored."""
+        return max(theirs_done.value - collected[0], 0) if child is not None else 0
+
     def collect(ready: dict[str, list[Match]]) -> None:
         nonlocal compared
         for key, found in ready.items():
             partition = int(key)
-            compared += _partition_size(index, partitions, partition)
+            size = _partition_size(index, partitions, partition)
+            compared += size
+            collected[0] += size
             theirs.remove(partition)
             store(partition, found, f"Comparing: partition {partition + 1} of {partitions}", compared)
 
@@ -1029,7 +1039,7 @@ def run_similarity_sweep(*, job: Job, progress: Progress | None = None) -> dict[
             )
 
             def report(d: int, t: int, label=label, base=compared) -> None:
-                compare(base + d + _in_flight(theirs_done, theirs), max(n_compare, 1), label)
+                compare(base + d + in_flight(), max(n_compare, 1), label)
 
             if mine is not None:
                 size = len(mine)
@@ -1054,7 +1064,7 @@ def run_similarity_sweep(*, job: Job, progress: Progress | None = None) -> dict[
         if child is not None:
 
             def waiting(d: int, t: int) -> None:
-                compare(compared + _in_flight(theirs_done, theirs), max(n_compare, 1), "Comparing")
+                compare(compared + in_flight(), max(n_compare, 1), "Comparing")
 
             try:
                 _with_heartbeat(lambda seen: child.result(), waiting)
@@ -1142,11 +1152,6 @@ def _sweep_partitions(
         finished += _partition_size(index, partitions, partition)
         done.value = finished
         send(str(partition), found)
-
-
-def _in_flight(done: Counter, pending: list[int]) -> int:
-    """Accounts the child has compared in partitions not yet stored (0 without a child)."""
-    return done.value if pending else 0
 
 
 # --- top-k for one account ---------------------------------------------------------------------------
