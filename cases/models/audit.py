@@ -13,7 +13,9 @@ class AuditEventQuerySet(models.QuerySet):
 
 
 class AuditEvent(models.Model):
-    """Who did what to which object. Append-only: a database trigger refuses UPDATE."""
+    """Who did what to which object. Append-only: save() of a stored row, delete() and the
+    queryset's update()/delete() raise, and a database trigger refuses UPDATE (no DELETE trigger:
+    the test runner's flush deletes rows; the PROTECT foreign keys stop cascades)."""
 
     team = models.ForeignKey(
         Team, on_delete=models.PROTECT, null=True, blank=True, related_name="audit_events"
@@ -44,3 +46,6 @@ class AuditEvent(models.Model):
         if self.pk is not None and not self._state.adding:
             raise TypeError("Audit events are append-only.")
         super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise TypeError("Audit events are append-only.")
