@@ -30,7 +30,8 @@ class MultipleFileField(forms.FileField):
     def clean(self, data, initial=None):
         single = super().clean
         if isinstance(data, (list, tuple)):
-            return [single(item, initial) for item in data]
+            # An empty list is no file at all: "required", not an empty selection to index into.
+            return [single(item, initial) for item in data] if data else [single(None, initial)]
         return [single(data, initial)]
 
 

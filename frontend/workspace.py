@@ -653,7 +653,8 @@ def _reencoded_png(content: bytes, name: str) -> HttpResponse:
     except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError):
         raise Http404("Not an image.") from None
     response = HttpResponse(out.getvalue(), content_type="image/png")
-    response["Content-Disposition"] = f'inline; filename="{name}"'
+    # For an <img> the disposition changes nothing; opened directly, the file is saved, not shown.
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
     response["X-Content-Type-Options"] = "nosniff"
     response["Content-Security-Policy"] = FILE_CSP
     response["Cache-Control"] = "private, max-age=3600"
