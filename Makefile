@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint format bench migrate seed clean
+.PHONY: run test lint audit format bench migrate seed clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -42,6 +42,13 @@ lint: $(VENV)/.installed
 	$(BIN)/ruff format --check .
 	! command -v node >/dev/null || for file in $$(find frontend/extension -name '*.js'); do node --check "$$file" || exit 1; done
 	DEBUG=1 $(BIN)/python manage.py makemigrations --check --dry-run
+
+# Security checks: bandit over the app code (medium and high findings; waivers with reasons in
+# pyproject.toml), then pip-audit over .venv against PyPI's vulnerability feed (.ci/pip_audit.py
+# says how many packages it could really audit).
+audit: $(VENV)/.installed
+	$(BIN)/bandit -c pyproject.toml -ll -q -r annotator cases frontend
+	$(BIN)/python .ci/pip_audit.py
 
 format: $(VENV)/.installed
 	$(BIN)/ruff check --fix .

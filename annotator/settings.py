@@ -4,6 +4,7 @@ Every variable has a safe default for a laptop: with nothing set the app runs on
 file and Celery's filesystem broker under ``var/``. ``.env.example`` lists them all.
 """
 
+import datetime
 import os
 from pathlib import Path
 
@@ -59,6 +60,7 @@ INSTALLED_APPS = [
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "axes",
     "cases",
     "frontend",
 ]
@@ -66,6 +68,9 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # While the database is unreachable: a quick 503 with Retry-After, never a 500. Stays outside
+    # every middleware that may query the database (sessions, auth).
+    "annotator.middleware.DatabaseUnavailableMiddleware",
     # Refuses oversized /api/ bodies (413) before anything reads them.
     "cases.api.middleware.ApiBodySizeLimitMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -75,6 +80,10 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
+    # A NUL character in a page's query or form is a 400, not a 500 from PostgreSQL.
+    "frontend.middleware.RejectNulCharactersMiddleware",
+    # Turns a sign-in refused for too many failures into the lockout page (last, as axes asks).
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "annotator.urls"
@@ -112,6 +121,11 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "transaction_mode": "IMMEDIATE",
     }
     DATABASES["default"]["CONN_MAX_AGE"] = 0
+else:
+    # A database that is down or does not answer fails the request in seconds (a 503), not minutes.
+    DATABASES["default"].setdefault("OPTIONS", {}).setdefault(
+        "connect_timeout", env_int("DATABASE_CONNECT_TIMEOUT", 3)
+    )
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -121,6 +135,25 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# Axes's backend only counts sign-in attempts and refuses locked-out ones; ModelBackend signs in.
+AUTHENTICATION_BACKENDS = [
+    "frontend.lockout.LoginAttemptsBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+# Failed sign-ins are counted per username and client address together, so one address guessing
+# at many accounts cannot lock every user out, and nobody elsewhere is locked out of their own
+# account. A success resets the count; each refused attempt during a lockout starts the cool-off
+# again. API tokens never pass through authenticate(), so they are not counted or locked.
+AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = datetime.timedelta(minutes=env_int("AXES_COOLOFF_MINUTES", 15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = True
+AXES_LOCKOUT_CALLABLE = "frontend.lockout.lockout_response"  # the login page, status 429
+AXES_HTTP_RESPONSE_CODE = 429
+AXES_VERBOSE = False  # no banner on every start; failures are still logged, names masked
+# Masked in the failed attempts axes stores (the password always is).
+AXES_SENSITIVE_PARAMETERS = ["username", "ip_address", "csrfmiddlewaretoken"]
 LOGIN_URL = "frontend:login"
 LOGIN_REDIRECT_URL = "frontend:home"
 LOGOUT_REDIRECT_URL = "frontend:login"
@@ -268,7 +301,14 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
 else:
     # A Redis message that is not acknowledged within this many seconds is handed out again:
     # it must exceed the hard time limit of the longest job, or a long job would run twice.
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 7200)}
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 7200),
+        # A broker that is down or hung costs a request that starts a job at most about this long
+        # (start_job sends after commit; the job stays queued and the reconciler sends it later).
+        # The socket timeout must stay above kombu's 1 s BRPOP wait, or idle workers reconnect.
+        "socket_connect_timeout": env_int("CELERY_BROKER_CONNECT_TIMEOUT", 1),
+        "socket_timeout": env_int("CELERY_BROKER_SOCKET_TIMEOUT", 2),
+    }
 CELERY_TASK_ALWAYS_EAGER = False
 CELERY_TASK_IGNORE_RESULT = True  # outcomes live on Job rows, not in a result backend
 CELERY_RESULT_BACKEND = None
@@ -282,7 +322,34 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SOFT_TIME_LIMIT = env_int("CELERY_TASK_SOFT_TIME_LIMIT", 3300)
 CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", 3600)
+# A job started this many times without finishing (each start after the first is a redelivery
+# because the process running it died: killed, out of memory) is marked failed, not run again.
+JOB_MAX_ATTEMPTS = env_int("JOB_MAX_ATTEMPTS", 3)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Sending a job's message: one quick try (docs/deployment.md, "Broker outages and lost workers").
+# A send that fails is logged, the Job row stays queued, and the reconciler below sends it again.
+CELERY_BROKER_CONNECTION_TIMEOUT = env_int("CELERY_BROKER_CONNECT_TIMEOUT", 1)
+CELERY_TASK_PUBLISH_RETRY_POLICY = {
+    "max_retries": env_int("CELERY_PUBLISH_MAX_RETRIES", 0),
+    "interval_start": 0,
+    "interval_step": 0.2,
+    "interval_max": 0.2,
+}
+# The job reconciler (cases/services/job_reconciler.py), run by beat every RECONCILE_INTERVAL_SECONDS:
+# a queued job older than RECONCILE_QUEUED_AFTER seconds (its message never reached the broker)
+# and a running job silent for JOB_LEASE_SECONDS (its worker died) are sent to a worker again.
+# JOB_LEASE_SECONDS must exceed the longest gap between two heartbeats of any job.
+JOB_LEASE_SECONDS = env_int("JOB_LEASE_SECONDS", 300)
+RECONCILE_QUEUED_AFTER = env_int("RECONCILE_QUEUED_AFTER", 180)
+RECONCILE_INTERVAL_SECONDS = env_int("RECONCILE_INTERVAL_SECONDS", 60)
+CELERY_BEAT_SCHEDULE = {
+    "reconcile-jobs": {
+        "task": "cases.tasks.reconcile_jobs_task",
+        "schedule": RECONCILE_INTERVAL_SECONDS,
+        # A run that waited longer than the interval for a worker is dropped: the next one is due.
+        "options": {"expires": RECONCILE_INTERVAL_SECONDS},
+    },
+}
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 
 LOGGING = {
@@ -291,7 +358,11 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        # Axes logs every successful sign-in at INFO; failures and lockouts are WARNINGs.
+        "axes": {"level": "WARNING"},
+    },
 }
 
 # --- Browser capture (extension, bookmarklet) and signed manifests: docs/extension.md ----------

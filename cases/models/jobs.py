@@ -39,6 +39,9 @@ class Job(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     heartbeat_at = models.DateTimeField(null=True, blank=True)
+    # Which process runs it ("host:pid"), so a redelivered message can tell a dead runner (its
+    # worker was killed: run it again now) from a live one (a duplicate message: leave it).
+    runner = models.CharField(max_length=200, blank=True, default="")
     finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:

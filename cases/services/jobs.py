@@ -4,11 +4,15 @@ Progress writes are bookkeeping on the Job row itself and are not audited; start
 """
 
 import logging
+import os
+import socket
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from functools import partial
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
@@ -16,6 +20,7 @@ from cases.models import Job, JobStatus, Team
 
 from .access import require_member
 from .audit import record_event
+from .job_reconciler import running_elsewhere, send_job
 
 logger = logging.getLogger(__name__)
 
@@ -33,7 +38,9 @@ def start_job(*, team: Team, kind: str, task, params: dict[str, Any], created_by
     record_event(
         team=team, user=created_by, verb="job.started", target=job, data={"kind": kind, "params": params}
     )
-    transaction.on_commit(lambda: task.delay(job.pk))
+    # A broker that is down costs the request a logged warning, not a 500: the job stays queued
+    # and the reconciler (services.job_reconciler) sends it again.
+    transaction.on_commit(partial(send_job, task, job.pk))
     return job
 
 
@@ -58,24 +65,110 @@ class JobProgress:
         )
 
 
+GAVE_UP_VERB = "job.gave_up"
+
+
+def this_runner() -> str:
+    """This process as a job's runner, "host:pid" (asked each time: a prefork worker imports this
+    module before it forks the children that run the jobs)."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def _runner_alive(job: Job) -> bool:
+    """Whether another live process is running this job: a duplicate message (the reconciler sent
+    a job again whose first message was only slow) must not start it twice. A runner on this
+    host is checked by its pid; one on another host counts as alive while its lease holds
+    (``job_reconciler.running_elsewhere``). A runner that died (its worker was killed, and the
+    message came back at once) is not alive: the job runs again now."""
+    if job.status != JobStatus.RUNNING or not job.runner:
+        return False
+    host, _, pid = job.runner.rpartition(":")
+    if host != socket.gethostname() or not pid.isdigit():
+        return running_elsewhere(job)
+    if int(pid) == os.getpid():  # this process ran it before and is asked again: it is not running now
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # exists, another user's
+        pass
+    return running_elsewhere(job)
+
+
+def max_attempts() -> int:
+    """How many times a job may be started without finishing (settings.JOB_MAX_ATTEMPTS)."""
+    return max(1, int(getattr(settings, "JOB_MAX_ATTEMPTS", 3)))
+
+
+def gave_up_message(attempts: int) -> str:
+    return (
+        f"Gave up: the job ended its worker {attempts} times (the process running it died before "
+        "it finished); it is not run again."
+    )
+
+
+def _give_up(job: Job, limit: int) -> None:
+    """Mark a job that keeps killing its worker failed, with one audit event. In the caller's
+    transaction, with the row locked."""
+    logger.error("job %s was started %s times without finishing; giving up on it", job.pk, job.attempts)
+    last = {"progress": job.progress, "total": job.total, "message": job.message}
+    job.status = JobStatus.FAILED
+    job.message = gave_up_message(job.attempts)[:500]
+    job.finished_at = timezone.now()
+    job.save(update_fields=["status", "message", "finished_at"])
+    record_event(
+        team=job.team,
+        user=None,
+        verb=GAVE_UP_VERB,
+        target=job,
+        data={
+            "kind": job.kind,
+            "attempts": job.attempts,
+            "max_attempts": limit,
+            "started_at": job.started_at,
+            "heartbeat_at": job.heartbeat_at,
+            "last": last,
+        },
+    )
+
+
 @contextmanager
 def run_job(job_id: int) -> Iterator[tuple[Job, JobProgress]]:
     """Mark the job running, hand its code a progress callback, and record how it ended.
 
-    A job that already finished is not run again (a redelivered message after a worker died
-    between finishing and acknowledging): the caller gets ``None``.
+    The caller gets ``(None, None)`` and must return, without running anything, when:
+
+    - the job already finished (a redelivered message after a worker died between finishing and
+      acknowledging);
+    - the job has already been started ``JOB_MAX_ATTEMPTS`` times without finishing: each of those
+      attempts ended its worker (a message is handed out again only when the process running it
+      died: killed, out of memory, a crash in native code). Such a poison job is marked failed
+      ("gave up"), with one ``job.gave_up`` audit event, and the task returns normally so its
+      message is acknowledged and leaves the queue instead of killing workers forever.
     """
     with transaction.atomic():
         job = Job.objects.select_for_update().get(pk=job_id)
+        limit = max_attempts()
         if job.is_finished:
             logger.info("job %s already %s; not running it again", job_id, job.status)
-            yield None, None
-            return
-        job.status = JobStatus.RUNNING
-        job.attempts += 1
-        job.started_at = job.started_at or timezone.now()
-        job.heartbeat_at = timezone.now()
-        job.save(update_fields=["status", "attempts", "started_at", "heartbeat_at"])
+            job = None
+        elif _runner_alive(job):
+            logger.info("job %s is running in %s; not starting it twice", job_id, job.runner)
+            job = None
+        elif job.attempts >= limit:
+            _give_up(job, limit)
+            job = None
+        else:
+            job.status = JobStatus.RUNNING
+            job.attempts += 1
+            job.started_at = job.started_at or timezone.now()
+            job.heartbeat_at = timezone.now()
+            job.runner = this_runner()
+            job.save(update_fields=["status", "attempts", "started_at", "heartbeat_at", "runner"])
+    if job is None:
+        yield None, None
+        return
     progress = JobProgress(job_id)
     try:
         yield job, progress

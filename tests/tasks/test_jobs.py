@@ -67,3 +67,55 @@ def test_a_failing_job_records_why(team_a):
     job.refresh_from_db()
     assert job.status == JobStatus.FAILED
     assert "DoesNotExist" in job.message and job.finished_at is not None
+
+
+@pytest.fixture
+def running_job(team_a):
+    from django.utils import timezone
+
+    from cases.models import JobKind
+
+    return Job.objects.create(
+        team=team_a, kind=JobKind.RECOUNT_CASE, status=JobStatus.RUNNING, attempts=1, heartbeat_at=timezone.now()
+    )
+
+
+def _started(job) -> bool:
+    from cases.services.jobs import run_job
+
+    with run_job(job.pk) as (running, _):
+        return running is not None
+
+
+@pytest.mark.django_db
+def test_a_duplicate_message_does_not_start_a_job_its_live_runner_is_running(running_job):
+    import socket
+    import subprocess
+    import sys
+
+    alive = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    try:
+        running_job.runner = f"{socket.gethostname()}:{alive.pid}"
+        running_job.save(update_fields=["runner"])
+        assert not _started(running_job)
+        running_job.refresh_from_db()
+        assert running_job.attempts == 1 and running_job.status == JobStatus.RUNNING
+    finally:
+        alive.kill()
+        alive.wait()
+    # the runner is gone (its worker was killed): the redelivered message runs it again at once
+    assert _started(running_job)
+    running_job.refresh_from_db()
+    assert running_job.attempts == 2
+
+
+@pytest.mark.django_db
+def test_a_runner_on_another_host_counts_as_alive_while_its_lease_holds(running_job, settings):
+    import datetime
+
+    running_job.runner = "another-host.invalid:4242"
+    running_job.save(update_fields=["runner"])
+    assert not _started(running_job)
+    stale = running_job.heartbeat_at - datetime.timedelta(seconds=settings.JOB_LEASE_SECONDS + 1)
+    Job.objects.filter(pk=running_job.pk).update(heartbeat_at=stale)
+    assert _started(running_job)
