@@ -990,13 +990,17 @@ def run_similarity_sweep(*, job: Job, progress: Progress | None = None) -> dict[
         for p in done
     )
 
-    def store(partition: int, found: list[Match], label: str, at: int) -> None:
-        """Save one partition's pairs and flags, then mark it done on the Job row."""
+    def store(
+        partition: int, found: list[Match], label: str, at: int, counts: WriteCounts | None = None
+    ) -> None:
+        """Save one partition's pairs (unless the child saved them: ``counts``) and flags, then
+        mark it done on the Job row."""
 
         def saving(d: int, t: int) -> None:
             compare(at, max(n_compare, 1), f"{label}: saving {d:,} of {t:,} pairs")
 
-        counts = save_matches(team=team, matches=found, job=job, progress=saving if progress else None)
+        if counts is None:
+            counts = save_matches(team=team, matches=found, job=job, progress=saving if progress else None)
         added = flag_possible_recreations(team=team, matches=found, job=job, user=user)
         stats = {"pairs": len(found), "created": counts.created, "updated": counts.updated, "flags": added}
         _record_partition(job.pk, partition, stats)
@@ -1005,13 +1009,14 @@ def run_similarity_sweep(*, job: Job, progress: Progress | None = None) -> dict[
         totals.add(counts)
 
     # Team and platform sweeps: a forked child compares every other partition (it sees the index
-    # through fork) while this process compares the rest and writes every partition's pairs.
+    # through fork) and saves their pairs on its own connection, while this process does the rest;
+    # this process flags re-creations and marks every partition done.
     child, theirs, theirs_done = None, [], Counter()
     if params["scope"] != "case" and len(todo) > 1 and can_fork() and len(index) >= index_module.PARALLEL_MIN:
         index.compact()
         index.blocking_matrices()  # built once here, shared with the child through fork
         todo, theirs = todo[0::2], todo[1::2]
-        child = Forked(_sweep_partitions, index, threshold, partitions, theirs, theirs_done)
+        child = Forked(_sweep_partitions, index, threshold, partitions, theirs, theirs_done, team, job)
 
     collected = [0]  # accounts of the child's partitions already stored (and counted in compared)
 
@@ -1019,15 +1024,15 @@ def run_similarity_sweep(*, job: Job, progress: Progress | None = None) -> dict[
         """Accounts the child has compared in partitions not yet stored."""
         return max(theirs_done.value - collected[0], 0) if child is not None else 0
 
-    def collect(ready: dict[str, list[Match]]) -> None:
+    def collect(ready: dict[str, tuple[list[Match], WriteCounts | None]]) -> None:
         nonlocal compared
-        for key, found in ready.items():
+        for key, (found, counts) in ready.items():
             partition = int(key)
             size = _partition_size(index, partitions, partition)
             compared += size
             collected[0] += size
             theirs.remove(partition)
-            store(partition, found, f"Comparing: partition {partition + 1} of {partitions}", compared)
+            store(partition, found, f"Comparing: partition {partition + 1} of {partitions}", compared, counts)
 
     try:
         for partition in todo:
@@ -1081,7 +1086,7 @@ def run_similarity_sweep(*, job: Job, progress: Progress | None = None) -> dict[
                     lambda d, t: compare(compared + d, max(n_compare, 1), "Comparing"),
                     _partition_size(index, partitions, partition),
                 )
-                collect({str(partition): found})
+                collect({str(partition): (found, None)})
     finally:
         if child is not None:
             child.close()
@@ -1139,9 +1144,17 @@ def _sweep_partitions(
     partitions: int,
     wanted: list[int],
     done: Counter,
+    team: Team,
+    job: Job,
 ) -> None:
-    """In the sweep's forked child: compare these partitions, sending each one's pairs as it is
-    finished (the parent writes them); ``done`` counts the accounts compared, for the bar."""
+    """In the sweep's forked child: compare these partitions and save their pairs on a database
+    connection of its own, sending each one's pairs and write counts as it is finished (the
+    parent flags re-creations and marks the partition done); ``done`` counts the accounts
+    compared, for the bar. Pairs belong to one partition, so the two processes never write the
+    same row."""
+    from django.db import connections
+
+    _own_connections()
     finished = 0
     for partition in wanted:
 
@@ -1149,9 +1162,11 @@ def _sweep_partitions(
             done.value = base + d
 
         found = list(sweep(index, threshold, partitions=partitions, partition=partition, progress=seen))
+        counts = save_matches(team=team, matches=found, job=job)
         finished += _partition_size(index, partitions, partition)
         done.value = finished
-        send(str(partition), found)
+        send(str(partition), (found, counts))
+    connections.close_all()
 
 
 # --- top-k for one account ---------------------------------------------------------------------------
