@@ -76,7 +76,11 @@ def running_job(team_a):
     from cases.models import JobKind
 
     return Job.objects.create(
-        team=team_a, kind=JobKind.RECOUNT_CASE, status=JobStatus.RUNNING, attempts=1, heartbeat_at=timezone.now()
+        team=team_a,
+        kind=JobKind.RECOUNT_CASE,
+        status=JobStatus.RUNNING,
+        attempts=1,
+        heartbeat_at=timezone.now(),
     )
 
 
