@@ -217,6 +217,8 @@ def start_beat(broker_url: str, **extra: str) -> Process:
 def app_broker(url: str) -> Iterator[None]:
     """Point this process's Celery app (what ``start_job`` sends with) at ``url``, with the Redis
     transport options the settings give a Redis broker; put everything back afterwards."""
+    from kombu import pools as kombu_pools
+
     from annotator.celery import app
 
     # Celery prefers the CELERY_BROKER_URL environment variable to broker_url; the write and read
@@ -226,8 +228,9 @@ def app_broker(url: str) -> Iterator[None]:
     }
 
     def drop_pools() -> None:
-        if app._pool is not None:
-            app._pool.force_close_all()
+        # kombu keeps connection pools in a process-wide registry keyed by broker URL: a pool
+        # closed here but left there would be handed out again, closed, to later tests.
+        kombu_pools.reset()
         app._pool = None
         amqp = app.__dict__.get("amqp")
         if amqp is not None:
