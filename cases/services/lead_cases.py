@@ -46,7 +46,13 @@ from cases.models import (
 from .access import LEAD_ROLES, require_member
 from .audit import record_event
 from .case_status import assign_lead, close_case, set_case_priority
-from .queues import ITEM_PRIORITY_RANGE, release_expired_leases, release_item, set_item_priority
+from .queues import (
+    ITEM_PRIORITY_RANGE,
+    refresh_queue_statistics,
+    release_expired_leases,
+    release_item,
+    set_item_priority,
+)
 
 MAX_BULK = 500
 
@@ -175,6 +181,7 @@ def create_queue_from_cases(
             for link in links
         ]
     )
+    refresh_queue_statistics(len(items))
     per_case: dict[int, int] = {}
     for item in items:
         per_case[item.case_id] = per_case.get(item.case_id, 0) + 1

@@ -54,6 +54,22 @@ from .audit import record_event
 
 # The priorities a queue item may take: the range of its SMALLINT column.
 ITEM_PRIORITY_RANGE = range(-32768, 32768)
+# A queue created with at least this many items refreshes the planner's statistics of the item
+# table once committed: until autovacuum analyses the new rows (about a minute), PostgreSQL plans
+# a claim as if the queue were empty and scans it (~95 ms a claim at 2,000 items; 0.15 ms after).
+ANALYZE_AFTER_ITEMS = 1_000
+
+
+def refresh_queue_statistics(items: int) -> None:
+    """After a bulk queue creation commits, ``ANALYZE`` the queue item table (PostgreSQL only,
+    large queues only; a failure is logged, never the request's)."""
+    if items >= ANALYZE_AFTER_ITEMS and connection.vendor == "postgresql":
+        transaction.on_commit(_analyze_queue_items, robust=True)
+
+
+def _analyze_queue_items() -> None:
+    with connection.cursor() as cursor:
+        cursor.execute(f"ANALYZE {QueueItem._meta.db_table}")
 
 
 @transaction.atomic
@@ -93,6 +109,7 @@ def create_queue_from_case(
     items = QueueItem.objects.bulk_create(
         [QueueItem(queue=queue, case=case, account=link.account, priority=case.priority) for link in links]
     )
+    refresh_queue_statistics(len(items))
     record_event(
         team=case.team,
         user=created_by,

@@ -43,3 +43,31 @@ def test_queue_names_are_unique_in_a_team(case, lead):
     create_queue_from_case(case=case, name="Triage", created_by=lead)
     with pytest.raises(Conflict):
         create_queue_from_case(case=case, name="Triage", created_by=lead)
+
+
+def _analyze_count() -> int:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_stat_clear_snapshot()")
+        cursor.execute("SELECT analyze_count FROM pg_stat_user_tables WHERE relname = 'cases_queueitem'")
+        return cursor.fetchone()[0]
+
+
+def test_a_large_queue_refreshes_the_planners_statistics_once_committed(
+    case, lead, on_postgres, monkeypatch, django_capture_on_commit_callbacks
+):
+    from cases.services import queues
+
+    if not on_postgres:
+        pytest.skip("planner statistics are PostgreSQL's")
+    before = _analyze_count()
+    with django_capture_on_commit_callbacks(execute=True) as small:
+        create_queue_from_case(case=case, name="Small", created_by=lead)
+    assert small == [] and _analyze_count() == before  # a small queue: nothing to refresh
+
+    monkeypatch.setattr(queues, "ANALYZE_AFTER_ITEMS", 2)
+    with django_capture_on_commit_callbacks(execute=True) as large:
+        create_queue_from_case(case=case, name="Large", created_by=lead)
+    assert len(large) == 1
+    assert _analyze_count() == before + 1
