@@ -13,20 +13,18 @@ import contextlib
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
-import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 import redis
 from django.conf import settings
-from django.db import connection
+
+from tests.support import database_url, free_port, wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
 REQUIRE_SERVICES = os.environ.get("REQUIRE_SERVICES") == "1"
@@ -40,35 +38,6 @@ def require_redis_server() -> str:
     if REQUIRE_SERVICES:
         pytest.fail("REQUIRE_SERVICES=1 but this test needs redis-server on PATH")
     pytest.skip("needs redis-server on PATH")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_for(what: str, predicate: Callable[[], Any], *, timeout: float, interval: float = 0.05) -> Any:
-    """Poll ``predicate`` until it returns something truthy; fail with ``what`` after ``timeout``."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out after {timeout:.0f} s waiting for {what}")
-        time.sleep(interval)
-
-
-def database_url() -> str:
-    """The URL of the database this test runs on (pytest-django's test_<name>)."""
-    s = connection.settings_dict
-    user = s.get("USER") or ""
-    password = f":{s['PASSWORD']}" if s.get("PASSWORD") else ""
-    auth = f"{user}{password}@" if user else ""
-    host = s.get("HOST") or "127.0.0.1"
-    port = f":{s['PORT']}" if s.get("PORT") else ""
-    return f"postgres://{auth}{host}{port}/{s['NAME']}"
 
 
 class Process:

@@ -14,16 +14,16 @@ import signal
 import subprocess
 import sys
 import tempfile
-import time
 import uuid
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import psutil
 import pytest
 from django.conf import settings
 from django.db import connection
+
+from tests.support import database_url, wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
 REQUIRE_SERVICES = os.environ.get("REQUIRE_SERVICES") == "1"
@@ -43,29 +43,6 @@ def require_services() -> None:
     if REQUIRE_SERVICES:
         pytest.fail(f"REQUIRE_SERVICES=1 but this test {reason}")
     pytest.skip(reason)
-
-
-def database_url() -> str:
-    """The URL of the database this test runs on (pytest-django's test_<name>)."""
-    s = connection.settings_dict
-    user = s.get("USER") or ""
-    password = f":{s['PASSWORD']}" if s.get("PASSWORD") else ""
-    auth = f"{user}{password}@" if user else ""
-    host = s.get("HOST") or "127.0.0.1"
-    port = f":{s['PORT']}" if s.get("PORT") else ""
-    return f"postgres://{auth}{host}{port}/{s['NAME']}"
-
-
-def wait_for(what: str, predicate: Callable[[], Any], *, timeout: float, interval: float = 0.05) -> Any:
-    """Poll ``predicate`` until it returns something truthy; fail with ``what`` after ``timeout``."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out after {timeout:.0f} s waiting for {what}")
-        time.sleep(interval)
 
 
 class RealWorker:

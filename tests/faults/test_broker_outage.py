@@ -27,8 +27,9 @@ from cases.services.cases import add_account_to_case
 from cases.services.job_reconciler import REQUEUED_VERB
 from cases.services.queues import create_queue_from_case
 from tests.factories import AccountFactory, CaseFactory
+from tests.support import wait_for
 
-from .private_broker import PrivateRedis, app_broker, start_beat, start_worker, wait_for
+from .private_broker import PrivateRedis, app_broker, start_beat, start_worker
 
 pytestmark = [pytest.mark.faults, pytest.mark.postgres, pytest.mark.worker]
 

@@ -28,7 +28,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -43,6 +42,7 @@ import requests
 from django.conf import settings
 
 from annotator.middleware import ERROR_CODE, MESSAGE, RETRY_AFTER_SECONDS
+from tests.support import free_port, wait_for
 
 pytestmark = [pytest.mark.faults]
 
@@ -60,23 +60,6 @@ def missing(reason: str):
     if REQUIRE_SERVICES:
         pytest.fail(f"REQUIRE_SERVICES=1 but this test needs {reason}")
     pytest.skip(f"needs {reason}")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_for(what: str, predicate, *, timeout: float, interval: float = 0.05):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out after {timeout:.0f} s waiting for {what}")
-        time.sleep(interval)
 
 
 def postgres_bindir() -> Path | None:

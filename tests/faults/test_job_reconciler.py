@@ -17,8 +17,9 @@ from cases.services import job_reconciler
 from cases.services.cases import start_case_recount
 from cases.services.job_reconciler import ABANDONED_VERB, REQUEUED_VERB, reconcile_jobs, running_elsewhere
 from tests.factories import CaseFactory
+from tests.support import free_port
 
-from .private_broker import app_broker, free_port
+from .private_broker import app_broker
 
 pytestmark = [pytest.mark.faults]
 

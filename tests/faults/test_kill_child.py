@@ -26,8 +26,9 @@ from cases.models import Account, AuditEvent, Job, JobStatus, Post, Role, Simila
 from cases.services.imports import start_bundle_import
 from cases.services.similarity import SWEEP_VERB, start_similarity_sweep
 from tests.factories import MembershipFactory, UserFactory
+from tests.support import wait_for
 
-from .real_worker import wait_for, worker_factory
+from .real_worker import worker_factory
 
 pytestmark = [pytest.mark.faults, pytest.mark.postgres, pytest.mark.worker]
 

@@ -179,8 +179,7 @@ def test_a_job_that_kills_its_real_worker_three_times_is_given_up_and_the_worker
     from cases.models import SimilaritySuggestion
     from cases.services.cases import start_case_recount
     from cases.services.similarity import start_similarity_sweep
-
-    from .real_worker import wait_for
+    from tests.support import wait_for
 
     worker = cpu_limited_worker
     # A sweep in one partition (nothing is recorded done before it ends) of 7,863 accounts needs

@@ -29,8 +29,9 @@ from cases.services.similarity import (
     run_similarity_sweep,
     start_similarity_sweep,
 )
+from tests.support import wait_for
 
-from .private_broker import PrivateRedis, app_broker, start_beat, start_worker, wait_for
+from .private_broker import PrivateRedis, app_broker, start_beat, start_worker
 
 pytestmark = [pytest.mark.faults, pytest.mark.postgres, pytest.mark.worker]
 

@@ -16,6 +16,7 @@ import pytest
 from django.db import connection
 
 from tests.similarity.conftest import organic, plant_network
+from tests.support import database_url
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -60,13 +61,7 @@ print(json.dumps({"used": used, "pairs": pairs, "done": result["partitions_done"
 
 
 def sweep_in_fresh_process(team, mode: str) -> dict:
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "annotator.settings"}
-    settings = connection.settings_dict
-    if connection.vendor == "postgresql":
-        user, host = settings["USER"] or "postgres", settings["HOST"] or "127.0.0.1"
-        env["DATABASE_URL"] = f"postgres://{user}@{host}:{settings['PORT'] or 5432}/{settings['NAME']}"
-    else:
-        env["DATABASE_URL"] = f"sqlite:///{settings['NAME']}"
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "annotator.settings", "DATABASE_URL": database_url()}
     output = subprocess.run(
         [sys.executable, "-c", SCRIPT, str(team.pk), mode],
         capture_output=True,
