@@ -392,11 +392,14 @@ def _read_in_two(
     connection would not see its uncommitted rows)."""
     from django.db import connection, connections
 
+    if connection.in_atomic_block or not can_fork():
+        return False
     accounts = _accounts_in_scope(team, platform)
-    if connection.in_atomic_block or not can_fork() or accounts.count() < index_module.PARALLEL_MIN:
+    n_accounts = accounts.count()
+    if n_accounts < index_module.PARALLEL_MIN:
         return False
     ranges = account_id_ranges(accounts)
-    total = Post.objects.filter(account__in=accounts).count() + accounts.count() if progress else 0
+    total = Post.objects.filter(account__in=accounts).count() + n_accounts if progress else 0
     theirs_done = Counter()
 
     def theirs(send) -> list[Batch]:
@@ -1034,6 +1037,16 @@ def run_similarity_sweep(*, job: Job, progress: Progress | None = None) -> dict[
             theirs.remove(partition)
             store(partition, found, f"Comparing: partition {partition + 1} of {partitions}", compared, counts)
 
+    def compare_partition(partition: int, report: Callable[[int, int], None]) -> list[Match]:
+        """One partition's pairs, in the engine thread while this one keeps the Job alive."""
+        return _with_heartbeat(
+            lambda seen: list(
+                sweep(index, threshold, partitions=partitions, partition=partition, progress=seen)
+            ),
+            report,
+            _partition_size(index, partitions, partition),
+        )
+
     try:
         for partition in todo:
             label = f"Comparing: partition {partition + 1} of {partitions}"
@@ -1055,13 +1068,7 @@ def run_similarity_sweep(*, job: Job, progress: Progress | None = None) -> dict[
                 )
             else:
                 size = _partition_size(index, partitions, partition)
-                found = _with_heartbeat(
-                    lambda seen, partition=partition: list(
-                        sweep(index, threshold, partitions=partitions, partition=partition, progress=seen)
-                    ),
-                    report,
-                    size,
-                )
+                found = compare_partition(partition, report)
             compared += size
             store(partition, found, label, compared)
             if child is not None:
@@ -1079,12 +1086,8 @@ def run_similarity_sweep(*, job: Job, progress: Progress | None = None) -> dict[
                 )
             collect(child.ready())
             for partition in list(theirs):  # what the child did not deliver: compare it here
-                found = _with_heartbeat(
-                    lambda seen, partition=partition: list(
-                        sweep(index, threshold, partitions=partitions, partition=partition, progress=seen)
-                    ),
-                    lambda d, t: compare(compared + d, max(n_compare, 1), "Comparing"),
-                    _partition_size(index, partitions, partition),
+                found = compare_partition(
+                    partition, lambda d, t: compare(compared + d, max(n_compare, 1), "Comparing")
                 )
                 collect({str(partition): (found, None)})
     finally:
