@@ -32,6 +32,8 @@ import threading
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -533,43 +535,55 @@ def measure(
 
 
 def main() -> None:
-    import psycopg
-
     if shutil.which("wrk") is None:
         raise SystemExit(
             "bench.api_list needs the load tool wrk, which is not installed.\n"
             "Install it (Debian/Ubuntu: apt-get install wrk) and run `python -m bench api_list` again."
         )
+    with served_scratch("bench.api_list", "bench_api", "bench-api-") as (workdir, servers):
+        run(workdir, servers)
+
+
+@contextmanager
+def served_scratch(
+    bench: str, default_db: str, prefix: str, env: dict[str, str] | None = None
+) -> Iterator[tuple[Path, list[subprocess.Popen]]]:
+    """A scratch database (BENCH_DB, default ``default_db``) on the PostgreSQL server of
+    DATABASE_URL and a temp folder, with the environment the seeding process and the servers it
+    starts share: production-like (DEBUG off), plain HTTP on loopback, and a token budget far
+    above what the load sends, so no 429 skews the numbers; plus ``env``. Yields the folder and a
+    list the benchmark appends the servers it starts to; afterwards they are stopped, connections
+    closed, the database dropped (unless BENCH_KEEP_DB=1) and the folder removed."""
+    import psycopg
+
     url = os.environ.get("DATABASE_URL", "")
     if not url.startswith(("postgres://", "postgresql://")):
         url = "postgres://postgres@127.0.0.1:5432/"
-    db_name = os.environ.get("BENCH_DB", "bench_api")
-    workdir = Path(tempfile.mkdtemp(prefix="bench-api-"))
+    db_name = os.environ.get("BENCH_DB", default_db)
+    workdir = Path(tempfile.mkdtemp(prefix=prefix))
     try:
         scratch_url = scratch_database(url, db_name)
     except psycopg.OperationalError as error:
         shutil.rmtree(workdir, ignore_errors=True)
-        raise SystemExit(f"bench.api_list needs PostgreSQL at {url.rsplit('/', 1)[0]}/: {error}") from None
-
-    # The same settings for the seeding process and gunicorn: production-like (DEBUG off), plain
-    # HTTP on loopback, and a token budget far above what wrk sends, so no 429 skews the numbers.
+        raise SystemExit(f"{bench} needs PostgreSQL at {url.rsplit('/', 1)[0]}/: {error}") from None
     os.environ.update(
         {
             "DATABASE_URL": scratch_url,
             "DEBUG": "0",
-            "SECRET_KEY": "bench-api-list-only-secret-not-for-any-deployment-0123456789abcdef",
+            "SECRET_KEY": f"{prefix}only-secret-not-for-any-deployment-0123456789abcdef0123456789",
             "ALLOWED_HOSTS": "127.0.0.1",
             "SECURE_SSL_REDIRECT": "0",
             "API_TOKEN_RATE": "1000000/min",
             "VAR_DIR": str(workdir / "var"),
             "LOG_LEVEL": "WARNING",
             "DJANGO_SETTINGS_MODULE": "annotator.settings",
+            **(env or {}),
         }
     )
     (workdir / "var" / "static").mkdir(parents=True)  # whitenoise warns about a missing STATIC_ROOT
     servers: list[subprocess.Popen] = []
     try:
-        run(workdir, servers)
+        yield workdir, servers
     finally:
         for server in servers:
             stop(server)

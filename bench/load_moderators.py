@@ -40,7 +40,6 @@ import shutil
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -50,11 +49,9 @@ from bench.api_list import (
     CpuSampler,
     account_rows,
     busy_cpu,
-    drop_database,
     env_int,
     free_port,
-    scratch_database,
-    stop,
+    served_scratch,
     wait_healthy,
 )
 
@@ -400,57 +397,18 @@ def oracle(team_id: int) -> tuple[list[str], dict[str, int]]:
 
 
 def main() -> None:
-    import psycopg
-
     if locust_command() is None:
         raise SystemExit(
             "bench.load_moderators needs Locust (requirements-dev.txt: pip install -r requirements-dev.txt)."
         )
-    url = os.environ.get("DATABASE_URL", "")
-    if not url.startswith(("postgres://", "postgresql://")):
-        url = "postgres://postgres@127.0.0.1:5432/"
     broker = os.environ.get("CELERY_BROKER_URL", "")
     if not broker.startswith("redis://"):
         broker = "redis://127.0.0.1:6379/15"
-    db_name = os.environ.get("BENCH_DB", "bench_load_moderators")
-    workdir = Path(tempfile.mkdtemp(prefix="bench-load-"))
-    try:
-        scratch_url = scratch_database(url, db_name)
-    except psycopg.OperationalError as error:
-        shutil.rmtree(workdir, ignore_errors=True)
-        raise SystemExit(
-            f"bench.load_moderators needs PostgreSQL at {url.rsplit('/', 1)[0]}/: {error}"
-        ) from None
-    os.environ.update(
-        {
-            "DATABASE_URL": scratch_url,
-            "CELERY_BROKER_URL": broker,
-            "DEBUG": "0",
-            "SECRET_KEY": "bench-load-moderators-only-secret-not-for-any-deployment-0123456789",
-            "ALLOWED_HOSTS": "127.0.0.1",
-            "SECURE_SSL_REDIRECT": "0",
-            "API_TOKEN_RATE": "1000000/min",
-            "VAR_DIR": str(workdir / "var"),
-            "LOG_LEVEL": "WARNING",
-            "DJANGO_SETTINGS_MODULE": "annotator.settings",
-        }
+    scratch = served_scratch(
+        "bench.load_moderators", "bench_load_moderators", "bench-load-", {"CELERY_BROKER_URL": broker}
     )
-    (workdir / "var" / "static").mkdir(parents=True)
-    servers: list[subprocess.Popen] = []
-    try:
-        ok = run(workdir, servers, db_name)
-    finally:
-        for server in servers:
-            stop(server)
-        from django.apps import apps
-
-        if apps.ready:
-            from django.db import connections
-
-            connections.close_all()
-        if os.environ.get("BENCH_KEEP_DB") != "1":
-            drop_database(url, db_name)
-        shutil.rmtree(workdir, ignore_errors=True)
+    with scratch as (workdir, servers):
+        ok = run(workdir, servers, os.environ["DATABASE_URL"].rsplit("/", 1)[1])
     if not ok:
         sys.exit(1)
 
